@@ -1,0 +1,471 @@
+package io.closeconnect.users.fake;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Base64;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Consumer;
+
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import io.closeconnect.users.CloseUser;
+import io.closeconnect.users.UserPage;
+import io.closeconnect.users.UserSource;
+import mockwebserver3.Dispatcher;
+import mockwebserver3.MockResponse;
+import mockwebserver3.RecordedRequest;
+import mockwebserver3.SocketEffect;
+
+/**
+ * A fake Close API for tests: serves {@code GET /api/v1/user/} (and {@code /api/v1/me/}) from a
+ * mutable in-memory list with Close's paging, Basic auth, {@code max_limit} and {@code max_skip}
+ * 400s, and {@code RateLimit} headers. Tests mutate the users between requests through
+ * {@link #beforeEachRequest}, queue faults, and read the history of every version for their
+ * invariant checks.
+ *
+ * <p>It is a MockWebServer {@link Dispatcher} for HTTP tests and a {@link UserSource} for fast
+ * in-process sweep tests; both go through the same {@link #servePage} code.
+ */
+public final class FakeCloseApi extends Dispatcher implements UserSource {
+
+    /** How the list is ordered: insertion order (Close's undocumented default), or by name. */
+    public enum Order { DEFAULT, LAST_NAME_FIRST_NAME }
+
+    /** One version of one user and how long it was current, in fake-clock micros. */
+    public static final class VersionLife {
+        public final String id;
+        public final long micros;
+        public long endMicros = Long.MAX_VALUE;
+
+        VersionLife(String id, long micros) {
+            this.id = id;
+            this.micros = micros;
+        }
+    }
+
+    /** A fault to serve instead of the next answer. */
+    public enum Fault { STATUS_429, STATUS_503_HTML, STATUS_500, TRUNCATED_JSON, HTML_200, NO_DATA, DISCONNECT, SLOW }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final DateTimeFormatter CLOSE_TIME = DateTimeFormatter
+            .ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSxxx").withZone(ZoneOffset.UTC);
+    private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
+    private static final String[] FIRST = {"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"};
+    private static final String[] LAST = {"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"};
+
+    private final String apiKey;
+    private final Random random;
+    private final boolean virtualClock;
+    private final List<User> users = new ArrayList<>();
+    private final Map<String, VersionLife> current = new HashMap<>();
+    private final List<VersionLife> history = new ArrayList<>();
+    private final List<Long> requestedSkips = new ArrayList<>();
+    private final Deque<Fault> faults = new ArrayDeque<>();
+    private Order order = Order.DEFAULT;
+    private int maxLimit = 1000;
+    private long maxSkip = 250_000;
+    private long clockMicros;
+    private long nextId;
+    private Consumer<FakeCloseApi> beforeEachRequest = api -> { };
+    private long responseDelayMs;
+    private double faultRate;
+    private int rateLimitPerWindow = 0;
+    private long windowStartMs;
+    private int usedInWindow;
+
+    private static final class User {
+        final String id;
+        String first;
+        String last;
+        String email;
+        final long createdMicros;
+        long updatedMicros;
+        String extraField;
+
+        User(String id, String first, String last, long createdMicros) {
+            this.id = id;
+            this.first = first;
+            this.last = last;
+            this.email = (first + "." + last + "." + id.substring(id.length() - 6) + "@example.com").toLowerCase();
+            this.createdMicros = createdMicros;
+            this.updatedMicros = createdMicros;
+        }
+    }
+
+    /**
+     * @param apiKey       the key the fake accepts, as Basic auth user name with an empty password
+     * @param seed         seeds names, ids and virtual clock steps
+     * @param virtualClock true: the clock starts at 2024-01-01 and steps a few micros per event, so
+     *                     tests are deterministic; false: the clock is the wall clock
+     */
+    public FakeCloseApi(String apiKey, long seed, boolean virtualClock) {
+        this.apiKey = apiKey;
+        this.random = new Random(seed);
+        this.virtualClock = virtualClock;
+        this.clockMicros = virtualClock ? 1_704_067_200_000_000L : 0;
+    }
+
+    // ---------------------------------------------------------------- configuration
+
+    public synchronized FakeCloseApi order(Order newOrder) {
+        this.order = newOrder;
+        return this;
+    }
+
+    public synchronized FakeCloseApi maxLimit(int limit) {
+        this.maxLimit = limit;
+        return this;
+    }
+
+    public synchronized FakeCloseApi maxSkip(long skip) {
+        this.maxSkip = skip;
+        return this;
+    }
+
+    /** Runs before every users request is answered, under the fake's lock: the place to mutate. */
+    public synchronized FakeCloseApi beforeEachRequest(Consumer<FakeCloseApi> hook) {
+        this.beforeEachRequest = hook;
+        return this;
+    }
+
+    /** Delays every HTTP answer, to make a sweep slow enough to interrupt. */
+    public synchronized FakeCloseApi responseDelayMs(long millis) {
+        this.responseDelayMs = millis;
+        return this;
+    }
+
+    /** Serves a random fault (other than SLOW) instead of this fraction of answers. */
+    public synchronized FakeCloseApi faultRate(double rate) {
+        this.faultRate = rate;
+        return this;
+    }
+
+    /** Enforces a limit of this many requests per one-second window, answering 429 beyond it. 0: no limit. */
+    public synchronized FakeCloseApi rateLimitPerSecond(int perSecond) {
+        this.rateLimitPerWindow = perSecond;
+        return this;
+    }
+
+    public synchronized void queueFault(Fault fault) {
+        faults.add(fault);
+    }
+
+    // ---------------------------------------------------------------- mutation
+
+    /** Now on the fake's clock, in micros; every call moves it forward. */
+    public synchronized long tick() {
+        if (virtualClock) {
+            clockMicros += 1 + random.nextInt(2_000);
+        } else {
+            long wall = Instant.now().getEpochSecond() * 1_000_000L + Instant.now().getNano() / 1_000;
+            clockMicros = Math.max(clockMicros + 1, wall);
+        }
+        return clockMicros;
+    }
+
+    public synchronized long nowMicros() {
+        return clockMicros == 0 ? tick() : clockMicros;
+    }
+
+    public synchronized List<String> addUsers(int count) {
+        List<String> ids = new ArrayList<>(count);
+        for (int i = 0; i < count; i++) {
+            ids.add(insertAt(users.size()));
+        }
+        return ids;
+    }
+
+    /** Inserts a new user at a random place in the default order. */
+    public synchronized String insertRandom() {
+        return insertAt(random.nextInt(users.size() + 1));
+    }
+
+    public synchronized String insertAt(int index) {
+        String id = String.format("user_%043d", nextId++);
+        User user = new User(id, FIRST[random.nextInt(FIRST.length)], LAST[random.nextInt(LAST.length)] + nextId, tick());
+        users.add(index, user);
+        record(user);
+        return id;
+    }
+
+    /** Touches a user (a new date_updated), keeping its name. */
+    public synchronized void edit(String id) {
+        User user = find(id);
+        user.email = "changed." + user.updatedMicros % 100_000 + "." + user.email.replaceFirst("^changed\\.\\d+\\.", "");
+        touch(user);
+    }
+
+    /** Renames a user, which moves it in name order. */
+    public synchronized void rename(String id, String first, String last) {
+        User user = find(id);
+        user.first = first;
+        user.last = last;
+        touch(user);
+    }
+
+    /** Adds a field the connector's schema does not know. */
+    public synchronized void addUnknownField(String id, String value) {
+        User user = find(id);
+        user.extraField = value;
+        touch(user);
+    }
+
+    public synchronized void delete(String id) {
+        User user = find(id);
+        users.remove(user);
+        current.remove(id).endMicros = tick();
+    }
+
+    public synchronized String randomUserId() {
+        return users.isEmpty() ? null : users.get(random.nextInt(users.size())).id;
+    }
+
+    public synchronized String userIdAt(int position) {
+        return sorted().get(position).id;
+    }
+
+    public synchronized int userCount() {
+        return users.size();
+    }
+
+    /** One random change: an edit, a rename, an insert or a delete, with the given weights. */
+    public synchronized void randomChange(Random rnd, int editWeight, int renameWeight, int insertWeight, int deleteWeight) {
+        int total = editWeight + renameWeight + insertWeight + deleteWeight;
+        int pick = rnd.nextInt(total);
+        String id = users.isEmpty() ? null : users.get(rnd.nextInt(users.size())).id;
+        if (pick < editWeight) {
+            if (id != null) {
+                edit(id);
+            }
+        } else if (pick < editWeight + renameWeight) {
+            if (id != null) {
+                rename(id, FIRST[rnd.nextInt(FIRST.length)], LAST[rnd.nextInt(LAST.length)] + rnd.nextInt(1000));
+            }
+        } else if (pick < editWeight + renameWeight + insertWeight) {
+            insertAt(rnd.nextInt(users.size() + 1));
+        } else if (id != null) {
+            delete(id);
+        }
+    }
+
+    private void touch(User user) {
+        user.updatedMicros = tick();
+        VersionLife old = current.get(user.id);
+        old.endMicros = user.updatedMicros;
+        record(user);
+    }
+
+    private void record(User user) {
+        VersionLife life = new VersionLife(user.id, user.updatedMicros);
+        current.put(user.id, life);
+        history.add(life);
+    }
+
+    private User find(String id) {
+        for (User user : users) {
+            if (user.id.equals(id)) {
+                return user;
+            }
+        }
+        throw new IllegalArgumentException("no user " + id);
+    }
+
+    // ---------------------------------------------------------------- observation
+
+    public synchronized List<VersionLife> history() {
+        return List.copyOf(history);
+    }
+
+    /** The current version of every live user, id to date_updated micros. */
+    public synchronized Map<String, Long> currentVersions() {
+        Map<String, Long> versions = new LinkedHashMap<>();
+        for (User user : sorted()) {
+            versions.put(user.id, user.updatedMicros);
+        }
+        return versions;
+    }
+
+    public synchronized List<Long> requestedSkips() {
+        return List.copyOf(requestedSkips);
+    }
+
+    public synchronized int requestCount() {
+        return requestedSkips.size();
+    }
+
+    // ---------------------------------------------------------------- serving
+
+    @Override
+    public UserPage fetch(long skip, int limit) {
+        synchronized (this) {
+            ObjectNode body = servePage(skip, limit);
+            List<CloseUser> page = new ArrayList<>();
+            for (var node : body.withArray("data")) {
+                ObjectNode user = (ObjectNode) node;
+                page.add(new CloseUser(user.get("id").textValue(),
+                        io.closeconnect.users.Timestamps.parseMicros(user.get("date_updated").textValue()), user));
+            }
+            return new UserPage(page, body.get("has_more").booleanValue(), tick());
+        }
+    }
+
+    /** Answers one users request, after running the mutation hook. */
+    private ObjectNode servePage(long skip, int limit) {
+        beforeEachRequest.accept(this);
+        requestedSkips.add(skip);
+        List<User> list = sorted();
+        ObjectNode body = JSON.createObjectNode();
+        ArrayNode data = body.putArray("data");
+        for (long i = skip; i < Math.min(list.size(), skip + (long) limit); i++) {
+            data.add(toJson(list.get((int) i)));
+        }
+        body.put("has_more", skip + limit < list.size());
+        return body;
+    }
+
+    private List<User> sorted() {
+        if (order == Order.DEFAULT) {
+            return users;
+        }
+        List<User> copy = new ArrayList<>(users);
+        copy.sort(Comparator.<User, String>comparing(u -> u.last).thenComparing(u -> u.first).thenComparing(u -> u.id));
+        return copy;
+    }
+
+    private ObjectNode toJson(User user) {
+        ObjectNode node = JSON.createObjectNode();
+        node.put("id", user.id);
+        node.put("email", user.email);
+        node.put("first_name", user.first);
+        node.put("last_name", user.last);
+        node.put("image", "https://secure.gravatar.com/avatar/" + user.id.hashCode());
+        node.putArray("organizations").add("orga_" + "x".repeat(43));
+        node.put("date_created", closeTime(user.createdMicros));
+        node.put("date_updated", closeTime(user.updatedMicros));
+        node.putNull("email_verified_at");
+        node.putNull("google_profile_image_url");
+        node.put("last_used_timezone", "Europe/Paris");
+        if (user.extraField != null) {
+            node.put("phone_number", user.extraField);
+        }
+        return node;
+    }
+
+    public static String closeTime(long micros) {
+        return CLOSE_TIME.format(Instant.ofEpochSecond(Math.floorDiv(micros, 1_000_000L),
+                Math.floorMod(micros, 1_000_000L) * 1_000L));
+    }
+
+    @Override
+    public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+        long delay;
+        synchronized (this) {
+            delay = responseDelayMs;
+        }
+        if (delay > 0) {
+            Thread.sleep(delay);
+        }
+        synchronized (this) {
+            String expected = "Basic " + Base64.getEncoder().encodeToString((apiKey + ":").getBytes(StandardCharsets.UTF_8));
+            if (!expected.equals(request.getHeaders().get("Authorization"))) {
+                return json(401, "{\"error\": \"Unauthorized\"}").build();
+            }
+            String path = request.getUrl().encodedPath();
+            if (path.equals("/api/v1/me/")) {
+                return json(200, "{\"id\": \"user_me\", \"email\": \"me@example.com\"}").build();
+            }
+            if (!path.equals("/api/v1/user/")) {
+                return json(404, "{\"error\": \"Not found\"}").build();
+            }
+            Fault fault = faults.poll();
+            if (fault == null && faultRate > 0 && random.nextDouble() < faultRate) {
+                Fault[] kinds = {Fault.STATUS_429, Fault.STATUS_503_HTML, Fault.STATUS_500, Fault.TRUNCATED_JSON,
+                        Fault.HTML_200, Fault.NO_DATA, Fault.DISCONNECT};
+                fault = kinds[random.nextInt(kinds.length)];
+            }
+            if (fault != null) {
+                return faultResponse(fault).build();
+            }
+            if (rateLimitPerWindow > 0) {
+                long nowMs = System.currentTimeMillis();
+                if (nowMs - windowStartMs >= 1_000) {
+                    windowStartMs = nowMs;
+                    usedInWindow = 0;
+                }
+                if (usedInWindow >= rateLimitPerWindow) {
+                    double reset = Math.max(0.001, (1_000 - (nowMs - windowStartMs)) / 1000.0);
+                    return json(429, "{\"error\": \"Rate limit exceeded\"}")
+                            .setHeader("Retry-After", String.format("%.3f", reset)).build();
+                }
+                usedInWindow++;
+            }
+            long skip;
+            int limit;
+            try {
+                skip = Long.parseLong(orDefault(request.getUrl().queryParameter("_skip"), "0"));
+                limit = Integer.parseInt(orDefault(request.getUrl().queryParameter("_limit"), "100"));
+            } catch (NumberFormatException e) {
+                return json(400, "{\"error\": \"Invalid paging parameters\"}").build();
+            }
+            if (limit > maxLimit) {
+                return json(400, "{\"error\": \"The limit you set is larger than the maximum limit for this resource "
+                        + "(max_limit = " + maxLimit + ").\"}").build();
+            }
+            if (skip > maxSkip) {
+                return json(400, "{\"error\": \"The skip you set is larger than the maximum skip for this resource "
+                        + "(max_skip = " + maxSkip + ").\"}").build();
+            }
+            String orderBy = request.getUrl().queryParameter("_order_by");
+            if (orderBy != null && !orderBy.equals("last_name,first_name") && !orderBy.equals("first_name,last_name")) {
+                return json(400, "{\"error\": \"Invalid _order_by\"}").build();
+            }
+            ObjectNode body = servePage(skip, limit);
+            MockResponse.Builder response = json(200, body.toString());
+            if (virtualClock) {
+                response.setHeader("Date", HTTP_DATE.format(Instant.ofEpochSecond(Math.floorDiv(tick(), 1_000_000L))));
+            }
+            return response.build();
+        }
+    }
+
+    private MockResponse.Builder json(int code, String body) {
+        int limit = rateLimitPerWindow > 0 ? rateLimitPerWindow : 1000;
+        int remaining = rateLimitPerWindow > 0 ? Math.max(0, rateLimitPerWindow - usedInWindow) : 999;
+        return new MockResponse.Builder().code(code)
+                .setHeader("Content-Type", "application/json")
+                .setHeader("RateLimit", "limit=" + limit + ", remaining=" + remaining + ", reset=1")
+                .body(body);
+    }
+
+    private MockResponse.Builder faultResponse(Fault fault) {
+        return switch (fault) {
+            case STATUS_429 -> json(429, "{\"error\": \"Rate limit exceeded\"}").setHeader("Retry-After", "0.05");
+            case STATUS_503_HTML -> new MockResponse.Builder().code(503).setHeader("Content-Type", "text/html")
+                    .body("<html><body><h1>503 Service Unavailable</h1></body></html>");
+            case STATUS_500 -> json(500, "{\"error\": \"Internal error\"}");
+            case TRUNCATED_JSON -> json(200, "{\"data\": [{\"id\": \"user_trunc");
+            case HTML_200 -> new MockResponse.Builder().code(200).setHeader("Content-Type", "text/html")
+                    .body("<html>maintenance</html>");
+            case NO_DATA -> json(200, "{\"has_more\": false}");
+            case DISCONNECT -> new MockResponse.Builder().onRequestStart(new SocketEffect.CloseSocket(true, false, false));
+            case SLOW -> json(200, "{}").headersDelay(60, TimeUnit.SECONDS);
+        };
+    }
+
+    private static String orDefault(String value, String fallback) {
+        return value == null ? fallback : value;
+    }
+}
