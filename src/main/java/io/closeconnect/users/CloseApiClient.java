@@ -3,15 +3,11 @@ package io.closeconnect.users;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
-import java.util.concurrent.TimeUnit;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import okhttp3.Call;
 import okhttp3.Credentials;
@@ -115,8 +111,8 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                 String body = readBody(response.body());
                 if (status >= 200 && status < 300) {
                     try {
-                        return parsePage(body, servedAt(response, sentAtMicros));
-                    } catch (MalformedPageException e) {
+                        return UserPageParser.parse(body, servedAt(response, sentAtMicros));
+                    } catch (UserPageParser.MalformedPageException e) {
                         failure = "a malformed answer with status " + status + ": " + e.getMessage();
                     }
                 } else if (status >= 500) {
@@ -202,57 +198,6 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
         return body == null ? "" : body.string();
     }
 
-    static UserPage parsePage(String body, long servedAtMicros) throws MalformedPageException {
-        JsonNode root;
-        try {
-            root = JSON.readTree(body);
-        } catch (JsonProcessingException e) {
-            throw new MalformedPageException("the body is not JSON (" + e.getOriginalMessage() + ")");
-        }
-        if (root == null || !root.isObject()) {
-            throw new MalformedPageException("the body is not a JSON object");
-        }
-        JsonNode data = root.get("data");
-        if (data == null || !data.isArray()) {
-            throw new MalformedPageException("the body has no 'data' array");
-        }
-        JsonNode hasMore = root.get("has_more");
-        if (hasMore == null || !hasMore.isBoolean()) {
-            throw new MalformedPageException("the body has no boolean 'has_more'");
-        }
-        if (hasMore.booleanValue() && data.isEmpty()) {
-            throw new MalformedPageException("'has_more' is true on an empty page");
-        }
-        List<CloseUser> users = new ArrayList<>(data.size());
-        for (JsonNode node : data) {
-            users.add(toUser(node));
-        }
-        return new UserPage(users, hasMore.booleanValue(), servedAtMicros);
-    }
-
-    private static CloseUser toUser(JsonNode node) throws MalformedPageException {
-        if (!node.isObject()) {
-            throw new MalformedPageException("an element of 'data' is not an object");
-        }
-        JsonNode id = node.get("id");
-        if (id == null || !id.isTextual() || id.textValue().isEmpty()) {
-            throw new MalformedPageException("a user has no string 'id'");
-        }
-        String userId = id.textValue();
-        if (userId.indexOf(',') >= 0 || userId.indexOf('@') >= 0) {
-            throw new MalformedPageException("user id '" + userId + "' contains ',' or '@'");
-        }
-        JsonNode updated = node.get("date_updated");
-        if (updated == null || !updated.isTextual()) {
-            throw new MalformedPageException("user " + userId + " has no string 'date_updated'");
-        }
-        try {
-            return new CloseUser(userId, Timestamps.parseMicros(updated.textValue()), (ObjectNode) node);
-        } catch (IllegalArgumentException e) {
-            throw new MalformedPageException("user " + userId + ": 'date_updated' " + e.getMessage());
-        }
-    }
-
     private CloseApiException fatal(int status, String error, long skip, int limit) {
         String quoted = error.isEmpty() ? "" : ": " + error;
         String message = switch (status) {
@@ -309,12 +254,5 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
 
     private String redact(String text) {
         return secret.isEmpty() ? text : text.replace(secret, "[hidden]");
-    }
-
-    /** A 2xx answer whose body is not a page of users. */
-    static final class MalformedPageException extends Exception {
-        MalformedPageException(String message) {
-            super(message);
-        }
     }
 }
