@@ -16,6 +16,10 @@ final class UserPageParser {
     private UserPageParser() {
     }
 
+    static UserPage parse(byte[] body, long servedAtMicros) throws MalformedPageException {
+        return parse(new String(body, java.nio.charset.StandardCharsets.UTF_8), servedAtMicros);
+    }
+
     static UserPage parse(String body, long servedAtMicros) throws MalformedPageException {
         JsonNode root;
         try {
