@@ -56,7 +56,7 @@ final class UserSweep {
      * Versions emitted by this sweep since the task started, so that a walk started over from 0
      * does not emit them again. Per-sweep bookkeeping in memory only: a few dozen bytes a user.
      */
-    private final Map<String, Long> emittedThisSweep = new HashMap<>();
+    private Map<String, Long> emittedThisSweep = new HashMap<>();
 
     UserSweep(UserSource source, int pageSize, long lagMillis, SweepState restored) {
         this.source = source;
@@ -120,7 +120,8 @@ final class UserSweep {
             return new Step(emits, false, users.size());
         }
         state = state.completed();
-        emittedThisSweep.clear();
+        // A new map rather than clear(): clear() keeps the table sized for every user of the sweep.
+        emittedThisSweep = new HashMap<>();
         return new Step(emits, true, users.size());
     }
 

@@ -85,6 +85,10 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     private int rateLimitPerWindow = 0;
     private long windowStartMs;
     private int usedInWindow;
+    private double bucketPerSecond;
+    private int bucketBurst;
+    private double bucketTokens;
+    private long bucketAtNanos;
 
     private static final class User {
         final String id;
@@ -159,6 +163,20 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         return this;
     }
 
+    /**
+     * Enforces a token bucket instead: {@code perSecond} tokens a second, at most {@code burst} in
+     * hand, one per users request, 429 without a token. The {@code RateLimit} header then says
+     * {@code limit=burst}, the whole tokens left, and in {@code reset} the seconds until the bucket
+     * is full again. 0: no limit.
+     */
+    public synchronized FakeCloseApi tokenBucket(double perSecond, int burst) {
+        this.bucketPerSecond = perSecond;
+        this.bucketBurst = burst;
+        this.bucketTokens = burst;
+        this.bucketAtNanos = System.nanoTime();
+        return this;
+    }
+
     public synchronized void queueFault(Fault fault) {
         faults.add(fault);
     }
@@ -174,6 +192,15 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
             clockMicros = Math.max(clockMicros + 1, wall);
         }
         return clockMicros;
+    }
+
+    /** Moves the virtual clock forward, as if the users had last changed that long ago. */
+    public synchronized FakeCloseApi advanceClock(long micros) {
+        if (!virtualClock) {
+            throw new IllegalStateException("only a virtual clock can be moved");
+        }
+        clockMicros += micros;
+        return this;
     }
 
     public synchronized long nowMicros() {
@@ -302,6 +329,14 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         return List.copyOf(requestedSkips);
     }
 
+    /** Forgets the requests served so far: {@link #requestCount()} and {@link #requestedSkips()} start again from 0. */
+    public synchronized void forgetRequests() {
+        requestedSkips.clear();
+        if (requestedSkips instanceof ArrayList<Long> list) {
+            list.trimToSize();
+        }
+    }
+
     public synchronized int requestCount() {
         return requestedSkips.size();
     }
@@ -399,6 +434,15 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
             if (fault != null) {
                 return faultResponse(fault).build();
             }
+            if (bucketPerSecond > 0) {
+                refillBucket();
+                if (bucketTokens < 1) {
+                    double wait = (1 - bucketTokens) / bucketPerSecond;
+                    return json(429, "{\"error\": \"Rate limit exceeded\"}")
+                            .setHeader("Retry-After", String.format(java.util.Locale.ROOT, "%.3f", wait)).build();
+                }
+                bucketTokens -= 1;
+            }
             if (rateLimitPerWindow > 0) {
                 long nowMs = System.currentTimeMillis();
                 if (nowMs - windowStartMs >= 1_000) {
@@ -441,7 +485,22 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         }
     }
 
+    private void refillBucket() {
+        long now = System.nanoTime();
+        bucketTokens = Math.min(bucketBurst, bucketTokens + (now - bucketAtNanos) / 1e9 * bucketPerSecond);
+        bucketAtNanos = now;
+    }
+
     private MockResponse.Builder json(int code, String body) {
+        if (bucketPerSecond > 0) {
+            refillBucket();
+            double reset = (bucketBurst - bucketTokens) / bucketPerSecond;
+            return new MockResponse.Builder().code(code)
+                    .setHeader("Content-Type", "application/json")
+                    .setHeader("RateLimit", "limit=" + bucketBurst + ", remaining=" + (int) Math.floor(bucketTokens)
+                            + ", reset=" + String.format(java.util.Locale.ROOT, "%.3f", reset))
+                    .body(body);
+        }
         int limit = rateLimitPerWindow > 0 ? rateLimitPerWindow : 1000;
         int remaining = rateLimitPerWindow > 0 ? Math.max(0, rateLimitPerWindow - usedInWindow) : 999;
         return new MockResponse.Builder().code(code)
