@@ -1,5 +1,6 @@
 package io.closeconnect.users;
 
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
 
@@ -62,25 +63,74 @@ public class CloseUsersSourceConnector extends SourceConnector {
     }
 
     /**
-     * Checks offsets written through the REST API: the partition must be this connector's users
-     * partition, and the offset must have the shape {@link SweepState#fromMap} reads. A {@code null}
-     * offset resets the partition, and the next start takes a full snapshot.
+     * Checks offsets written through the REST API ({@code PATCH} and {@code DELETE
+     * /connectors/{name}/offsets}) before the worker stores them.
+     *
+     * <ul>
+     *   <li>The partition must be this connector's: {@code {"close_api_url": <close.api.url>,
+     *       "resource": "users"}}, with the URL the connector is configured with (offsets stored for
+     *       any other URL would never be read). A {@code null} offset (a reset) is accepted for any
+     *       users partition, so that offsets left by an earlier URL can be removed.</li>
+     *   <li>The offset must have the shape {@link SweepState#fromMap} reads, which names the key
+     *       that is wrong; REST integers arrive as {@code Long}. Keys left out take their initial
+     *       values, so {@code {"watermark": "2024-01-31T00:00:00Z"}} alone replays every user
+     *       updated after that moment.</li>
+     *   <li>The watermark may not lie in the future: the connector would skip every update until then.</li>
+     * </ul>
+     *
+     * @throws ConnectException saying which partition or offset key is wrong and why
      */
     @Override
     public boolean alterOffsets(Map<String, String> connectorConfig, Map<Map<String, ?>, Map<String, ?>> offsets) {
+        String apiUrl = new CloseUsersConfig(connectorConfig).apiUrl();
         for (Map.Entry<Map<String, ?>, Map<String, ?>> entry : offsets.entrySet()) {
             Map<String, ?> partition = entry.getKey();
-            if (partition == null || !(partition.get(SweepState.PARTITION_URL) instanceof String)
-                    || !SweepState.RESOURCE_USERS.equals(partition.get(SweepState.PARTITION_RESOURCE))
-                    || partition.size() != 2) {
-                throw new ConnectException("The source partition " + partition + " is not this connector's: it must be {\""
-                        + SweepState.PARTITION_URL + "\": \"<close.api.url>\", \"" + SweepState.PARTITION_RESOURCE
-                        + "\": \"" + SweepState.RESOURCE_USERS + "\"}");
+            checkPartition(partition);
+            Map<String, ?> offset = entry.getValue();
+            if (offset == null) {
+                continue;
             }
-            if (entry.getValue() != null) {
-                SweepState.fromMap(entry.getValue());
+            if (!apiUrl.equals(partition.get(SweepState.PARTITION_URL))) {
+                throw new ConnectException("The source partition " + partition + " names the Close URL '"
+                        + partition.get(SweepState.PARTITION_URL) + "', but this connector reads from '" + apiUrl
+                        + "' (" + CloseUsersConfig.API_URL + "); offsets for another URL would never be used. "
+                        + "Use the partition " + SweepState.partition(apiUrl));
+            }
+            SweepState state;
+            try {
+                state = SweepState.fromMap(offset);
+            } catch (ConnectException e) {
+                throw new ConnectException("The offset " + offset + " is not valid: " + e.getMessage(), e);
+            }
+            long nowMicros = Timestamps.toMicros(Instant.now());
+            if (state.watermark() != null && state.watermark() > nowMicros) {
+                throw new ConnectException("Offset key '" + SweepState.WATERMARK + "' is "
+                        + Timestamps.format(state.watermark()) + ", which is in the future (now "
+                        + Timestamps.format(nowMicros) + "); the connector would skip every update until then");
             }
         }
         return true;
+    }
+
+    private static void checkPartition(Map<String, ?> partition) {
+        String expected = "it must be {\"" + SweepState.PARTITION_URL + "\": \"<close.api.url>\", \""
+                + SweepState.PARTITION_RESOURCE + "\": \"" + SweepState.RESOURCE_USERS + "\"}";
+        if (partition == null) {
+            throw new ConnectException("A source partition is missing; " + expected);
+        }
+        for (String key : partition.keySet()) {
+            if (!key.equals(SweepState.PARTITION_URL) && !key.equals(SweepState.PARTITION_RESOURCE)) {
+                throw new ConnectException("The source partition " + partition + " has the unknown key '" + key
+                        + "'; " + expected);
+            }
+        }
+        if (!(partition.get(SweepState.PARTITION_URL) instanceof String)) {
+            throw new ConnectException("The source partition " + partition + " needs the key '"
+                    + SweepState.PARTITION_URL + "' as a string; " + expected);
+        }
+        if (!SweepState.RESOURCE_USERS.equals(partition.get(SweepState.PARTITION_RESOURCE))) {
+            throw new ConnectException("The source partition " + partition + " needs '"
+                    + SweepState.PARTITION_RESOURCE + "' to be \"" + SweepState.RESOURCE_USERS + "\"; " + expected);
+        }
     }
 }
