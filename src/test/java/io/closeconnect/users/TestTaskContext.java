@@ -17,6 +17,8 @@ final class TestTaskContext implements SourceTaskContext {
     final Metrics metrics = new Metrics();
     private final Map<String, String> configs;
     private final PluginMetricsImpl pluginMetrics;
+    /** What {@link #pluginMetrics()} does instead of answering, as on a worker older than 4.1; null: answer. */
+    Error pluginMetricsError;
 
     TestTaskContext(Map<String, String> configs) {
         this.configs = configs;
@@ -55,6 +57,9 @@ final class TestTaskContext implements SourceTaskContext {
 
     @Override
     public PluginMetrics pluginMetrics() {
+        if (pluginMetricsError != null) {
+            throw pluginMetricsError;
+        }
         return pluginMetrics;
     }
 }
