@@ -121,6 +121,7 @@ public class CloseUsersSourceTask extends SourceTask {
      */
     @Override
     public void stop() {
+        boolean first = sleeper != null && !sleeper.stopped();
         if (sleeper != null) {
             sleeper.wakeUp();
         }
@@ -130,7 +131,9 @@ public class CloseUsersSourceTask extends SourceTask {
         if (metrics != null) {
             metrics.close();
         }
-        log.info("Close users task stopped");
+        if (first) {
+            log.info("Close users task stopped");
+        }
     }
 
     private static String describe(Long watermark) {
