@@ -32,7 +32,7 @@ import mockwebserver3.RecordedRequest;
  * {@code stop()} from the worker's thread ends a {@code poll()} blocked on Close within a second,
  * wherever it is blocked, and leaves no HTTP work or threads behind.
  */
-class TaskStopTest {
+class CleanStopTest {
 
     private static final String KEY = "stop-test-key";
     private static final long PROMPT_MS = 1_000;
