@@ -148,6 +148,13 @@ class ExactlyOnceIT {
             phantom.removeAll(real);
             assertEquals(Set.of(), phantom, "delivered versions that never existed");
             assertTrue(delivered.size() > USERS, "the churn was delivered on top of the snapshot: " + delivered.size());
+            // Each committed transaction leaves a marker that takes an offset: gaps show the records
+            // really went through transactions, one per poll (page).
+            int markers = 0;
+            for (int i = 1; i < delivered.size(); i++) {
+                markers += delivered.get(i).offset() - delivered.get(i - 1).offset() > 1 ? 1 : 0;
+            }
+            assertTrue(markers >= USERS / PAGE_SIZE, "transaction markers between records: " + markers);
             log.info("{} records delivered exactly once across {} requests; {} final versions; {} versions existed",
                     delivered.size(), api.requestCount(), expected.size(), real.size());
             connect.deleteConnector(CONNECTOR);
