@@ -66,7 +66,8 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     private static final String[] FIRST = {"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"};
     private static final String[] LAST = {"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"};
 
-    private final String apiKey;
+    private String apiKey;
+    private String bearerToken;
     private final Random random;
     private final boolean virtualClock;
     private final List<User> users = new ArrayList<>();
@@ -132,6 +133,18 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
 
     public synchronized FakeCloseApi maxSkip(long skip) {
         this.maxSkip = skip;
+        return this;
+    }
+
+    /** Changes the key the fake accepts, as when a key is revoked and another issued. */
+    public synchronized FakeCloseApi apiKey(String newKey) {
+        this.apiKey = newKey;
+        return this;
+    }
+
+    /** Also accepts {@code Authorization: Bearer <token>} (a Close OAuth access token); null: no token. */
+    public synchronized FakeCloseApi acceptBearer(String token) {
+        this.bearerToken = token;
         return this;
     }
 
@@ -380,7 +393,9 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         }
         synchronized (this) {
             String expected = "Basic " + Base64.getEncoder().encodeToString((apiKey + ":").getBytes(StandardCharsets.UTF_8));
-            if (!expected.equals(request.getHeaders().get("Authorization"))) {
+            String given = request.getHeaders().get("Authorization");
+            boolean bearerOk = bearerToken != null && ("Bearer " + bearerToken).equals(given);
+            if (!expected.equals(given) && !bearerOk) {
                 return json(401, "{\"error\": \"Unauthorized\"}").build();
             }
             String path = request.getUrl().encodedPath();
@@ -408,7 +423,7 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
                 if (usedInWindow >= rateLimitPerWindow) {
                     double reset = Math.max(0.001, (1_000 - (nowMs - windowStartMs)) / 1000.0);
                     return json(429, "{\"error\": \"Rate limit exceeded\"}")
-                            .setHeader("Retry-After", String.format("%.3f", reset)).build();
+                            .setHeader("Retry-After", String.format(java.util.Locale.ROOT, "%.3f", reset)).build();
                 }
                 usedInWindow++;
             }
@@ -444,9 +459,13 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     private MockResponse.Builder json(int code, String body) {
         int limit = rateLimitPerWindow > 0 ? rateLimitPerWindow : 1000;
         int remaining = rateLimitPerWindow > 0 ? Math.max(0, rateLimitPerWindow - usedInWindow) : 999;
+        String reset = rateLimitPerWindow > 0
+                ? String.format(java.util.Locale.ROOT, "%.3f",
+                        Math.max(0.001, (1_000 - (System.currentTimeMillis() - windowStartMs)) / 1000.0))
+                : "1";
         return new MockResponse.Builder().code(code)
                 .setHeader("Content-Type", "application/json")
-                .setHeader("RateLimit", "limit=" + limit + ", remaining=" + remaining + ", reset=1")
+                .setHeader("RateLimit", "limit=" + limit + ", remaining=" + remaining + ", reset=" + reset)
                 .body(body);
     }
 
