@@ -148,7 +148,8 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                     throw fatal(status, errorText(body), skip, limit);
                 }
             } catch (IOException e) {
-                if (closed || sleeper.stopped() || call.isCanceled()) {
+                // A call cancelled by close() ends the fetch; one cancelled by its own timeout is retried.
+                if (closed || sleeper.stopped()) {
                     throw new InterruptedException("the task is stopping");
                 }
                 failure = (e instanceof InterruptedIOException ? "a timeout" : "a connection failure")
@@ -168,7 +169,7 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                 log.error(message);
                 throw new CloseApiException(0, message);
             }
-            long ceiling = Math.min(backoffMaxMs, backoffInitialMs << Math.min(attempt, 30));
+            long ceiling = backoffCeilingMs(attempt, backoffInitialMs, backoffMaxMs);
             long waitMs = Math.min(ThreadLocalRandom.current().nextLong(ceiling + 1), maxElapsedMs - failingMs);
             attempt++;
             retries++;
@@ -176,6 +177,14 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
             sleeper.sleep(waitMs);
             failingMs += waitMs;
         }
+    }
+
+    /** The upper bound of the jittered wait before retry {@code attempt + 1}: initial doubled per attempt, capped. */
+    static long backoffCeilingMs(int attempt, long initialMs, long maxMs) {
+        if (attempt >= 62 || initialMs > (maxMs >> Math.min(attempt, 62))) {
+            return maxMs;
+        }
+        return Math.min(maxMs, initialMs << attempt);
     }
 
     /**
@@ -237,12 +246,9 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
         http.connectionPool().evictAll();
     }
 
-    /** Cancels the request in flight so that a blocked {@link #fetch} returns at once. */
+    /** Ends the client as {@link #close()} does: a {@code fetch} in progress throws {@link InterruptedException}. */
     public void cancel() {
-        Call call = inFlight;
-        if (call != null) {
-            call.cancel();
-        }
+        close();
     }
 
     public long requests() {

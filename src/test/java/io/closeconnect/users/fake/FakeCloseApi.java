@@ -75,6 +75,7 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     private final List<VersionLife> history = new ArrayList<>();
     private final List<Long> requestedSkips = new ArrayList<>();
     private final Deque<Fault> faults = new ArrayDeque<>();
+    private final Deque<MockResponse> queuedResponses = new ArrayDeque<>();
     private Order order = Order.DEFAULT;
     private int maxLimit = 1000;
     private long maxSkip = 250_000;
@@ -174,6 +175,11 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
 
     public synchronized void queueFault(Fault fault) {
         faults.add(fault);
+    }
+
+    /** Serves this exact answer to the next authorized users request, before any queued fault. */
+    public synchronized void queueResponse(MockResponse response) {
+        queuedResponses.add(response);
     }
 
     // ---------------------------------------------------------------- mutation
@@ -404,6 +410,10 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
             }
             if (!path.equals("/api/v1/user/")) {
                 return json(404, "{\"error\": \"Not found\"}").build();
+            }
+            MockResponse queued = queuedResponses.poll();
+            if (queued != null) {
+                return queued;
             }
             Fault fault = faults.poll();
             if (fault == null && faultRate > 0 && random.nextDouble() < faultRate) {
