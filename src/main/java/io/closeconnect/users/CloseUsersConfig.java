@@ -8,7 +8,6 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
-import org.apache.kafka.common.config.ConfigDef.ValidString;
 import org.apache.kafka.common.config.ConfigDef.Width;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.types.Password;
@@ -112,8 +111,7 @@ public final class CloseUsersConfig extends AbstractConfig {
                         + "one user, which the sync uses to notice pages shifting under it; a page size of 1 "
                         + "is therefore requested as 2.",
                 GROUP_SYNC, ++order, Width.SHORT, "Page size");
-        def.define(ORDER_BY, Type.STRING, "", ValidString.in(ORDER_BY_VALUES.toArray(String[]::new)),
-                Importance.LOW,
+        def.define(ORDER_BY, Type.STRING, "", new OrderByValidator(), Importance.LOW,
                 "The order Close lists users in (Close's _order_by). Empty means Close's default order.",
                 GROUP_SYNC, ++order, Width.MEDIUM, "Order users by");
         def.define(WATERMARK_LAG_MS, Type.LONG, 10_000L, Range.between(0L, 3_600_000L), Importance.LOW,
@@ -292,6 +290,22 @@ public final class CloseUsersConfig extends AbstractConfig {
             } catch (java.net.UnknownHostException e) {
                 return false;
             }
+        }
+    }
+
+    /** Empty, or one of the two orders Close supports for users. */
+    static final class OrderByValidator implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            if (!ORDER_BY_VALUES.contains(value)) {
+                throw new ConfigException(name, value, "must be empty (Close's default order), "
+                        + "'last_name,first_name' or 'first_name,last_name'");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "empty, last_name,first_name or first_name,last_name";
         }
     }
 

@@ -70,8 +70,16 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         return new SweepState(0, null, null, List.of(), Map.of());
     }
 
+    /**
+     * The source partition. Connect finds stored offsets by the partition's serialized bytes, so
+     * its key order must be the same in every JVM: {@code Map.of} iterates in an order that changes
+     * from one JVM run to the next, which would lose the offsets on every worker restart.
+     */
     public static Map<String, String> partition(String apiUrl) {
-        return Map.of(PARTITION_URL, apiUrl, PARTITION_RESOURCE, RESOURCE_USERS);
+        Map<String, String> partition = new LinkedHashMap<>();
+        partition.put(PARTITION_URL, apiUrl);
+        partition.put(PARTITION_RESOURCE, RESOURCE_USERS);
+        return Collections.unmodifiableMap(partition);
     }
 
     public boolean sweepInProgress() {
