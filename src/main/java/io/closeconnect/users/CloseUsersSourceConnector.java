@@ -1,10 +1,15 @@
 package io.closeconnect.users;
 
+import java.time.Duration;
 import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.kafka.common.config.Config;
 import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigValue;
+import org.apache.kafka.common.config.types.Password;
 import org.apache.kafka.connect.connector.Task;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.ExactlyOnceSupport;
@@ -16,6 +21,8 @@ import org.slf4j.LoggerFactory;
 public class CloseUsersSourceConnector extends SourceConnector {
 
     private static final Logger log = LoggerFactory.getLogger(CloseUsersSourceConnector.class);
+    /** The most {@link #validate} spends on its live check of the credentials. */
+    static final Duration LIVE_CHECK_TIMEOUT = Duration.ofSeconds(8);
 
     private Map<String, String> props;
     private boolean warnedAboutTasks;
@@ -55,6 +62,64 @@ public class CloseUsersSourceConnector extends SourceConnector {
     @Override
     public ConfigDef config() {
         return CloseUsersConfig.CONFIG_DEF;
+    }
+
+    /**
+     * The ConfigDef's checks, then the rules across keys, then a live {@code GET /api/v1/me/} with
+     * the given credential (at most {@link #LIVE_CHECK_TIMEOUT} in all), when everything else is valid.
+     * A 401 (or 402/403) is reported on the credential's key; an unreachable host, a 404 or a page
+     * that is not Close's JSON on {@value CloseUsersConfig#API_URL}. Other answers (5xx, 429) say
+     * nothing about the settings and leave the config valid.
+     */
+    @Override
+    public Config validate(Map<String, String> connectorConfigs) {
+        Config result = super.validate(connectorConfigs);
+        Map<String, ConfigValue> values = new HashMap<>();
+        for (ConfigValue value : result.configValues()) {
+            values.put(value.name(), value);
+        }
+        Map<String, String> problems = CloseUsersConfig.crossFieldProblems(
+                key -> values.get(key) == null ? null : (Password) values.get(key).value(),
+                (Long) valueOf(values, CloseUsersConfig.RETRY_BACKOFF_INITIAL_MS),
+                (Long) valueOf(values, CloseUsersConfig.RETRY_BACKOFF_MAX_MS));
+        problems.forEach((key, message) -> values.get(key).addErrorMessage(message));
+        boolean valid = values.values().stream().allMatch(v -> v.errorMessages().isEmpty());
+        if (valid) {
+            liveCheck(new CloseUsersConfig(connectorConfigs), values);
+        }
+        return result;
+    }
+
+    private static Object valueOf(Map<String, ConfigValue> values, String key) {
+        ConfigValue value = values.get(key);
+        return value == null || !value.errorMessages().isEmpty() ? null : value.value();
+    }
+
+    private static void liveCheck(CloseUsersConfig config, Map<String, ConfigValue> values) {
+        CloseApiClient.AccessCheck check = CloseApiClient.checkAccess(config, LIVE_CHECK_TIMEOUT);
+        String url = config.apiUrl();
+        String credential = config.credentialKey();
+        String said = check.detail().isEmpty() ? "" : ": " + check.detail();
+        switch (check.status()) {
+            case 200 -> { }
+            case 0 -> values.get(CloseUsersConfig.API_URL).addErrorMessage("Could not reach Close at " + url
+                    + " (" + check.detail() + "). Check " + CloseUsersConfig.API_URL + " and the network.");
+            case 401 -> values.get(credential).addErrorMessage("Close rejected " + credential + " (401" + said
+                    + "): check " + credential + ".");
+            case 402, 403 -> values.get(credential).addErrorMessage("Close refused access with " + credential
+                    + " (" + check.status() + said + "): the account's plan or the user's permissions do not "
+                    + "allow API access.");
+            case 404 -> values.get(CloseUsersConfig.API_URL).addErrorMessage(url + "/api/v1/me/ answered 404"
+                    + said + ": " + CloseUsersConfig.API_URL + " does not point at the Close API; it should be "
+                    + CloseUsersConfig.DEFAULT_API_URL + ", without /api/v1.");
+            default -> {
+                if (check.status() >= 200 && check.status() < 300) {
+                    return;
+                }
+                log.warn("Could not confirm the Close credentials: GET {}/api/v1/me/ answered {}{}; accepting "
+                        + "the configuration", url, check.status(), said);
+            }
+        }
     }
 
     @Override
