@@ -177,7 +177,9 @@ class CleanStopTest {
             if (afterFirst < 0) {
                 afterFirst = threads;
             }
-            assertTrue(threads <= afterFirst, "OkHttp threads grew from " + afterFirst + " to " + threads
+            // The shared TaskRunner pool may hold one more idle thread at a given moment, depending
+            // on timing; a per-task leak would add one or more every cycle.
+            assertTrue(threads <= afterFirst + 1, "OkHttp threads grew from " + afterFirst + " to " + threads
                     + " over start/stop cycles: " + okHttpThreads());
         }
     }
