@@ -3,7 +3,11 @@ package io.closeconnect.users;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.time.Duration;
+import java.time.Instant;
+import java.util.Locale;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
@@ -16,6 +20,8 @@ import okhttp3.OkHttpClient;
 import okhttp3.Request;
 import okhttp3.Response;
 import okhttp3.ResponseBody;
+
+import org.apache.kafka.common.config.types.Password;
 
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -30,12 +36,17 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(CloseApiClient.class);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final int MAX_ERROR_TEXT = 500;
+    private static final Pattern MAX_LIMIT = Pattern.compile("max_limit\\s*=\\s*(\\d+)");
+    private static final Pattern MAX_SKIP = Pattern.compile("max_skip\\s*=\\s*(\\d+)");
     private static final long MAX_RATE_LIMIT_WAIT_MS = 3_600_000L;
+    /** A floor under 429 waits, so that "Retry-After: 0" cannot make a busy loop. */
+    private static final long MIN_RATE_LIMIT_WAIT_MS = 50L;
 
     private final HttpUrl usersUrl;
     private final String apiUrl;
     private final String authorization;
     private final String secret;
+    private final String credentialKey;
     private final String orderBy;
     private final OkHttpClient http;
     private final Sleeper sleeper;
@@ -44,23 +55,22 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
     private final long backoffMaxMs;
     private final long maxElapsedMs;
     private volatile Call inFlight;
+    private volatile boolean closed;
 
-    private long requests;
-    private long rateLimited;
-    private long retries;
+    // Written by the task thread only, read by metrics from any thread.
+    private volatile long requests;
+    private volatile long rateLimited;
+    private volatile long retries;
 
     public CloseApiClient(CloseUsersConfig config, Sleeper sleeper) {
         this.apiUrl = config.apiUrl();
-        HttpUrl base = HttpUrl.parse(apiUrl);
-        if (base == null) {
-            throw new IllegalArgumentException(CloseUsersConfig.API_URL + " is not a URL: " + apiUrl);
-        }
-        this.usersUrl = base.newBuilder().addPathSegments("api/v1/user/").build();
-        this.secret = config.apiKey().value();
-        this.authorization = Credentials.basic(secret, "");
+        this.usersUrl = baseUrl(config).newBuilder().addPathSegments("api/v1/user/").build();
+        this.secret = secret(config);
+        this.authorization = authorization(config);
+        this.credentialKey = config.credentialKey();
         this.orderBy = config.orderBy();
         this.sleeper = sleeper;
-        this.rateLimiter = new RateLimiter(0);
+        this.rateLimiter = new RateLimiter(config.maxRequestsPerSecond());
         this.backoffInitialMs = config.retryBackoffInitialMs();
         this.backoffMaxMs = Math.max(config.retryBackoffMaxMs(), backoffInitialMs);
         this.maxElapsedMs = config.retryMaxElapsedMs();
@@ -72,6 +82,20 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                 .build();
     }
 
+    /**
+     * Returns the page at {@code skip}, retrying what is worth retrying.
+     *
+     * <ul>
+     *   <li>429: waits for Retry-After, else the RateLimit reset, else 2 s, and asks for the same page
+     *       again, as often as needed. These waits do not count against the retry budget.</li>
+     *   <li>5xx, 408, timeouts, broken connections and 2xx bodies that are not a page (truncated
+     *       JSON, HTML, no {@code data}): exponential backoff with full jitter, until the failures of
+     *       this page have taken {@code retry.max.elapsed.ms}; then a {@link CloseApiException}.</li>
+     *   <li>Any other status: a {@link CloseApiException} at once, saying what to change.</li>
+     * </ul>
+     *
+     * @throws InterruptedException when the task stops (the sleeper woke up or the client closed)
+     */
     @Override
     public UserPage fetch(long skip, int limit) throws InterruptedException {
         HttpUrl.Builder url = usersUrl.newBuilder()
@@ -80,31 +104,33 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
         if (!orderBy.isEmpty()) {
             url.addQueryParameter("_order_by", orderBy);
         }
-        Request request = new Request.Builder()
-                .url(url.build())
-                .header("Authorization", authorization)
-                .header("User-Agent", "kafka-connect-close/" + Version.get())
-                .header("Accept", "application/json")
-                .build();
+        Request request = request(url.build());
         String what = "GET /api/v1/user/?_skip=" + skip + "&_limit=" + limit;
 
-        long firstFailure = 0;
+        long failingMs = 0;
         int attempt = 0;
         while (true) {
+            if (closed) {
+                throw new InterruptedException("the task is stopping");
+            }
             rateLimiter.acquire(sleeper);
             String failure;
-            long sentAtMicros = Timestamps.toMicros(java.time.Instant.now());
+            long sentAtMicros = Timestamps.toMicros(Instant.now());
+            long attemptStart = System.nanoTime();
             Call call = http.newCall(request);
             inFlight = call;
+            if (closed) {
+                call.cancel();
+            }
             requests++;
             try (Response response = call.execute()) {
                 rateLimiter.update(response.headers());
                 int status = response.code();
                 if (status == 429) {
                     rateLimited++;
-                    long waitMs = Math.min(MAX_RATE_LIMIT_WAIT_MS,
-                            (long) Math.ceil(RateLimiter.retryAfterSeconds(response.headers()) * 1000));
-                    log.warn("Close rate limit hit (429) on {}; waiting {} ms, then trying the same page again", what, waitMs);
+                    long waitMs = rateLimitWaitMs(response);
+                    log.warn("Close rate limit hit (429) on {}; waiting {} ms, then asking for the same page again",
+                            what, waitMs);
                     rateLimiter.exhausted(waitMs);
                     continue;
                 }
@@ -113,46 +139,104 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                     try {
                         return UserPageParser.parse(body, servedAt(response, sentAtMicros));
                     } catch (UserPageParser.MalformedPageException e) {
-                        failure = "a malformed answer with status " + status + ": " + e.getMessage();
+                        failure = (isHtml(response) ? "an HTML page instead of JSON" : "a malformed answer")
+                                + " with status " + status + ": " + e.getMessage();
                     }
-                } else if (status >= 500) {
-                    failure = "status " + status + " " + errorText(body);
+                } else if (status >= 500 || status == 408) {
+                    failure = "status " + status + (isHtml(response) ? " (an HTML page)" : " " + errorText(body));
                 } else {
                     throw fatal(status, errorText(body), skip, limit);
                 }
             } catch (IOException e) {
-                if (sleeper.stopped() || call.isCanceled()) {
+                // A call cancelled by close() ends the fetch; one cancelled by its own timeout is retried.
+                if (closed || sleeper.stopped()) {
                     throw new InterruptedException("the task is stopping");
                 }
                 failure = (e instanceof InterruptedIOException ? "a timeout" : "a connection failure")
-                        + " (" + e.getClass().getSimpleName() + ")";
+                        + " (" + e.getClass().getSimpleName()
+                        + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")";
             } finally {
                 inFlight = null;
             }
 
-            long now = System.currentTimeMillis();
-            if (firstFailure == 0) {
-                firstFailure = now;
+            failingMs += (System.nanoTime() - attemptStart) / 1_000_000L;
+            if (failingMs >= maxElapsedMs) {
+                String message = redact("Close kept failing on " + what + " for " + failingMs + " ms ("
+                        + (attempt + 1) + " attempts), which exhausts " + CloseUsersConfig.RETRY_MAX_ELAPSED_MS
+                        + "=" + maxElapsedMs + "; the last failure was " + failure + ". The offsets still point "
+                        + "at this page, so nothing is lost: restart the task once Close answers again, or raise "
+                        + CloseUsersConfig.RETRY_MAX_ELAPSED_MS + ".");
+                log.error(message);
+                throw new CloseApiException(0, message);
             }
-            long ceiling = Math.min(backoffMaxMs, backoffInitialMs << Math.min(attempt, 30));
-            long waitMs = ThreadLocalRandom.current().nextLong(ceiling + 1);
-            if (now - firstFailure + waitMs > maxElapsedMs) {
-                throw new CloseApiException(0, redact("Close kept failing on " + what + " for "
-                        + (now - firstFailure) + " ms, more than " + CloseUsersConfig.RETRY_MAX_ELAPSED_MS + "="
-                        + maxElapsedMs + " allows; the last failure was " + failure
-                        + ". The offsets still point at this page, so nothing is lost: restart the task once Close "
-                        + "answers again, or raise " + CloseUsersConfig.RETRY_MAX_ELAPSED_MS + "."));
-            }
+            long ceiling = backoffCeilingMs(attempt, backoffInitialMs, backoffMaxMs);
+            long waitMs = Math.min(ThreadLocalRandom.current().nextLong(ceiling + 1), maxElapsedMs - failingMs);
             attempt++;
             retries++;
             log.warn("{} failed with {}; retry {} in {} ms", what, redact(failure), attempt, waitMs);
             sleeper.sleep(waitMs);
+            failingMs += waitMs;
         }
+    }
+
+    /** The upper bound of the jittered wait before retry {@code attempt + 1}: initial doubled per attempt, capped. */
+    static long backoffCeilingMs(int attempt, long initialMs, long maxMs) {
+        if (attempt >= 62 || initialMs > (maxMs >> Math.min(attempt, 62))) {
+            return maxMs;
+        }
+        return Math.min(maxMs, initialMs << attempt);
+    }
+
+    /**
+     * One {@code GET /api/v1/me/} with the configured credential, for {@code validate()}: no retry,
+     * and at most {@code timeout} in all. Never throws.
+     */
+    public static AccessCheck checkAccess(CloseUsersConfig config, Duration timeout) {
+        OkHttpClient client = new OkHttpClient.Builder()
+                .callTimeout(timeout)
+                .connectTimeout(timeout)
+                .readTimeout(timeout)
+                .retryOnConnectionFailure(false)
+                .build();
+        String secret = secret(config);
+        HttpUrl url = baseUrl(config).newBuilder().addPathSegments("api/v1/me/")
+                .addQueryParameter("_fields", "id").build();
+        Request request = new Request.Builder().url(url)
+                .header("Authorization", authorization(config))
+                .header("User-Agent", "kafka-connect-close/" + Version.get())
+                .header("Accept", "application/json")
+                .build();
+        try (Response response = client.newCall(request).execute()) {
+            String body = readBody(response.body());
+            String error = errorText(body).replace(secret, "[hidden]");
+            if (response.code() == 200 && isHtml(response)) {
+                return new AccessCheck(404, "an HTML page instead of JSON");
+            }
+            return new AccessCheck(response.code(), error);
+        } catch (IOException e) {
+            String reason = e instanceof InterruptedIOException
+                    ? "no answer within " + timeout.toMillis() + " ms"
+                    : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
+            return new AccessCheck(0, reason.replace(secret, "[hidden]"));
+        } finally {
+            client.dispatcher().executorService().shutdown();
+            client.connectionPool().evictAll();
+        }
+    }
+
+    /**
+     * The answer of {@link #checkAccess}.
+     *
+     * @param status the HTTP status, or 0 when no answer came (unreachable host, timeout)
+     * @param detail Close's error message, or why no answer came
+     */
+    public record AccessCheck(int status, String detail) {
     }
 
     /** Cancels the request in flight, if any, and releases the connection pool and dispatcher threads. */
     @Override
     public void close() {
+        closed = true;
         Call call = inFlight;
         if (call != null) {
             call.cancel();
@@ -162,12 +246,9 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
         http.connectionPool().evictAll();
     }
 
-    /** Cancels the request in flight so that a blocked {@link #fetch} returns at once. */
+    /** Ends the client as {@link #close()} does: a {@code fetch} in progress throws {@link InterruptedException}. */
     public void cancel() {
-        Call call = inFlight;
-        if (call != null) {
-            call.cancel();
-        }
+        close();
     }
 
     public long requests() {
@@ -186,6 +267,44 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
         return rateLimiter.takeWaitedMillis();
     }
 
+    private static HttpUrl baseUrl(CloseUsersConfig config) {
+        HttpUrl base = HttpUrl.parse(config.apiUrl());
+        if (base == null) {
+            throw new IllegalArgumentException(CloseUsersConfig.API_URL + " is not a URL: " + config.apiUrl());
+        }
+        return base;
+    }
+
+    private static String secret(CloseUsersConfig config) {
+        Password key = config.apiKey();
+        return key != null ? key.value() : config.oauthAccessToken().value();
+    }
+
+    /** Basic with the key as user name and an empty password, or Bearer with the OAuth token. */
+    private static String authorization(CloseUsersConfig config) {
+        Password key = config.apiKey();
+        return key != null ? Credentials.basic(key.value(), "") : "Bearer " + config.oauthAccessToken().value();
+    }
+
+    private Request request(HttpUrl url) {
+        return new Request.Builder()
+                .url(url)
+                .header("Authorization", authorization)
+                .header("User-Agent", "kafka-connect-close/" + Version.get())
+                .header("Accept", "application/json")
+                .build();
+    }
+
+    private static long rateLimitWaitMs(Response response) {
+        double seconds = RateLimiter.retryAfterSeconds(response.headers(), Instant.now());
+        return Math.max(MIN_RATE_LIMIT_WAIT_MS, Math.min(MAX_RATE_LIMIT_WAIT_MS, (long) Math.ceil(seconds * 1000)));
+    }
+
+    private static boolean isHtml(Response response) {
+        String type = response.header("Content-Type", "");
+        return type != null && type.toLowerCase(Locale.ROOT).contains("html");
+    }
+
     private static long servedAt(Response response, long sentAtMicros) {
         java.util.Date date = response.headers().getDate("Date");
         if (date == null) {
@@ -202,29 +321,42 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
         String quoted = error.isEmpty() ? "" : ": " + error;
         String message = switch (status) {
             case 400 -> badRequest(quoted, error, skip, limit);
-            case 401 -> "Close rejected the credentials (401 Unauthorized" + quoted + "). Check "
-                    + CloseUsersConfig.API_KEY + ": it must be a valid, active Close API key.";
+            case 401 -> "Close rejected the credentials (401 Unauthorized" + quoted + "). Check " + credentialKey
+                    + (credentialKey.equals(CloseUsersConfig.API_KEY)
+                        ? ": it must be a valid, active Close API key."
+                        : ": the OAuth access token may have expired (they last an hour) or been revoked.");
             case 402 -> "Close refused the request because of the account's plan (402 Payment Required" + quoted
-                    + "). The organization's subscription must allow API access.";
-            case 403 -> "Close forbade listing users (403 Forbidden" + quoted + "). The user that owns "
-                    + CloseUsersConfig.API_KEY + " needs permission to list the organization's users.";
+                    + "). The organization's subscription must allow API access; no setting of the connector "
+                    + "can change that.";
+            case 403 -> "Close forbade listing users (403 Forbidden" + quoted + "). The user behind "
+                    + credentialKey + " needs permission to list the organization's users; use a credential "
+                    + "of a user who has it.";
             case 404 -> "Close answered 404 Not Found for /api/v1/user/" + quoted + ". Check "
-                    + CloseUsersConfig.API_URL + " (now " + apiUrl + "); it should be " + CloseUsersConfig.DEFAULT_API_URL + ".";
-            default -> "Close answered " + status + " to GET /api/v1/user/" + quoted + ".";
+                    + CloseUsersConfig.API_URL + " (now " + apiUrl + "); it should be "
+                    + CloseUsersConfig.DEFAULT_API_URL + ", without /api/v1.";
+            default -> "Close answered " + status + " to GET /api/v1/user/" + quoted + ", which the connector "
+                    + "does not retry.";
         };
-        log.error(redact(message));
-        return new CloseApiException(status, redact(message));
+        message = redact(message);
+        log.error(message);
+        return new CloseApiException(status, message);
     }
 
     private static String badRequest(String quoted, String error, long skip, int limit) {
-        if (error.contains("max_limit")) {
-            return "Close rejected _limit=" + limit + " (400" + quoted + "). Lower "
-                    + CloseUsersConfig.PAGE_SIZE + " to at most the max_limit it names.";
+        String lower = error.toLowerCase(Locale.ROOT);
+        if (lower.contains("max_limit") || lower.contains("maximum limit")) {
+            Matcher max = MAX_LIMIT.matcher(error);
+            return "Close rejected _limit=" + limit + " (400" + quoted + "). Set " + CloseUsersConfig.PAGE_SIZE
+                    + " to at most " + (max.find() ? max.group(1) : "the max_limit Close names") + ".";
         }
-        if (error.contains("max_skip") || error.toLowerCase().contains("skip")) {
-            return "Close refused to page past _skip=" + skip + " (400" + quoted + "). This account has more "
-                    + "users than Close lets any client page through, so the users beyond that position cannot be "
-                    + "read with /api/v1/user/ at all; the sweep cannot complete.";
+        if (lower.contains("skip")) {
+            Matcher max = MAX_SKIP.matcher(error);
+            String cap = max.find() ? max.group(1) : "about " + skip;
+            return "Close refused to page past _skip=" + skip + " (400" + quoted + "). Close lets no client read "
+                    + "past position " + cap + " of the user list (max_skip), and this account lists more users "
+                    + "than that: the users beyond that position cannot be read through /api/v1/user/, so a "
+                    + "sweep cannot complete, and no setting of the connector can change that. Ask Close "
+                    + "support whether max_skip can be raised for the account.";
         }
         return "Close rejected GET /api/v1/user/?_skip=" + skip + "&_limit=" + limit + " (400" + quoted
                 + "). Check " + CloseUsersConfig.PAGE_SIZE + " and " + CloseUsersConfig.ORDER_BY + ".";

@@ -8,7 +8,6 @@ import org.apache.kafka.common.config.ConfigDef;
 import org.apache.kafka.common.config.ConfigDef.Importance;
 import org.apache.kafka.common.config.ConfigDef.Range;
 import org.apache.kafka.common.config.ConfigDef.Type;
-import org.apache.kafka.common.config.ConfigDef.ValidString;
 import org.apache.kafka.common.config.ConfigDef.Width;
 import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.types.Password;
@@ -17,6 +16,7 @@ import org.apache.kafka.common.config.types.Password;
 public final class CloseUsersConfig extends AbstractConfig {
 
     public static final String API_KEY = "close.api.key";
+    public static final String OAUTH_ACCESS_TOKEN = "close.oauth.access.token";
     public static final String API_URL = "close.api.url";
     public static final String TOPIC = "topic";
     public static final String POLL_INTERVAL_MS = "poll.interval.ms";
@@ -27,6 +27,7 @@ public final class CloseUsersConfig extends AbstractConfig {
     public static final String RETRY_BACKOFF_INITIAL_MS = "retry.backoff.initial.ms";
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
     public static final String RETRY_MAX_ELAPSED_MS = "retry.max.elapsed.ms";
+    public static final String RATE_LIMIT_MAX_RPS = "rate.limit.max.requests.per.second";
 
     public static final String DEFAULT_API_URL = "https://api.close.com";
     public static final List<String> ORDER_BY_VALUES = List.of("", "last_name,first_name", "first_name,last_name");
@@ -40,18 +41,55 @@ public final class CloseUsersConfig extends AbstractConfig {
 
     public CloseUsersConfig(Map<?, ?> originals) {
         super(CONFIG_DEF, originals);
+        List<String> problems = crossFieldProblems(this::getPassword, getLong(RETRY_BACKOFF_INITIAL_MS),
+                getLong(RETRY_BACKOFF_MAX_MS)).values().stream().toList();
+        if (!problems.isEmpty()) {
+            throw new ConfigException(String.join(" ", problems));
+        }
+    }
+
+    /**
+     * The rules that involve more than one key, as key to message: exactly one of
+     * {@value #API_KEY} and {@value #OAUTH_ACCESS_TOKEN}, and a maximum backoff no smaller than the
+     * initial one. Messages never repeat a secret.
+     */
+    static Map<String, String> crossFieldProblems(java.util.function.Function<String, Password> passwords,
+                                                  Long backoffInitialMs, Long backoffMaxMs) {
+        Map<String, String> problems = new java.util.LinkedHashMap<>();
+        boolean hasKey = passwords.apply(API_KEY) != null;
+        boolean hasToken = passwords.apply(OAUTH_ACCESS_TOKEN) != null;
+        if (hasKey == hasToken) {
+            String message = (hasKey ? "Both " : "Neither ") + API_KEY + (hasKey ? " and " : " nor ")
+                    + OAUTH_ACCESS_TOKEN + " is set; set exactly one of them: " + API_KEY + " for an API key, "
+                    + OAUTH_ACCESS_TOKEN + " for an OAuth access token.";
+            problems.put(API_KEY, message);
+            problems.put(OAUTH_ACCESS_TOKEN, message);
+        }
+        if (backoffInitialMs != null && backoffMaxMs != null && backoffMaxMs < backoffInitialMs) {
+            problems.put(RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MAX_MS + " (" + backoffMaxMs + ") must be at least "
+                    + RETRY_BACKOFF_INITIAL_MS + " (" + backoffInitialMs + ").");
+        }
+        return problems;
     }
 
     private static ConfigDef buildConfigDef() {
         ConfigDef def = new ConfigDef();
         int order = 0;
-        def.define(API_KEY, Type.PASSWORD, ConfigDef.NO_DEFAULT_VALUE, new NonBlankPassword(), Importance.HIGH,
+        def.define(API_KEY, Type.PASSWORD, null, new NonBlankPassword(), Importance.HIGH,
                 "The Close API key. It is sent as the user name of HTTP Basic authentication, with an empty "
-                        + "password. Use a config provider such as ${env:CLOSE_API_KEY} to keep it out of the "
-                        + "config topic.",
+                        + "password. Set exactly one of " + API_KEY + " and " + OAUTH_ACCESS_TOKEN + ". Use a "
+                        + "config provider such as ${env:CLOSE_API_KEY} to keep it out of the config topic.",
                 GROUP_CONNECTION, ++order, Width.LONG, "Close API key");
+        def.define(OAUTH_ACCESS_TOKEN, Type.PASSWORD, null, new NonBlankPassword(), Importance.HIGH,
+                "A Close OAuth 2 access token, sent as 'Authorization: Bearer <token>', instead of an API key. "
+                        + "Set exactly one of " + API_KEY + " and " + OAUTH_ACCESS_TOKEN + ". Close's access "
+                        + "tokens expire after an hour and the connector does not refresh them: supply it "
+                        + "through a config provider (${file:...}) that something else keeps fresh, and "
+                        + "restart the task when it changes.",
+                GROUP_CONNECTION, ++order, Width.LONG, "Close OAuth access token");
         def.define(API_URL, Type.STRING, DEFAULT_API_URL, new ApiUrlValidator(), Importance.MEDIUM,
-                "The base URL of the Close API, without the /api/v1 path.",
+                "The base URL of the Close API, without the /api/v1 path. It must use https; plain http is "
+                        + "accepted only for loopback hosts (localhost, 127.0.0.0/8, ::1), for tests.",
                 GROUP_CONNECTION, ++order, Width.LONG, "Close API URL");
         def.define(HTTP_TIMEOUT_MS, Type.INT, 30_000, Range.between(1_000, 600_000), Importance.LOW,
                 "The time limit for one HTTP request to Close, from connecting to reading the whole body, "
@@ -73,8 +111,7 @@ public final class CloseUsersConfig extends AbstractConfig {
                         + "one user, which the sync uses to notice pages shifting under it; a page size of 1 "
                         + "is therefore requested as 2.",
                 GROUP_SYNC, ++order, Width.SHORT, "Page size");
-        def.define(ORDER_BY, Type.STRING, "", ValidString.in(ORDER_BY_VALUES.toArray(String[]::new)),
-                Importance.LOW,
+        def.define(ORDER_BY, Type.STRING, "", new OrderByValidator(), Importance.LOW,
                 "The order Close lists users in (Close's _order_by). Empty means Close's default order.",
                 GROUP_SYNC, ++order, Width.MEDIUM, "Order users by");
         def.define(WATERMARK_LAG_MS, Type.LONG, 10_000L, Range.between(0L, 3_600_000L), Importance.LOW,
@@ -93,9 +130,16 @@ public final class CloseUsersConfig extends AbstractConfig {
                 "The longest single wait between two retries, in milliseconds.",
                 GROUP_RETRY, ++order, Width.SHORT, "Maximum backoff (ms)");
         def.define(RETRY_MAX_ELAPSED_MS, Type.LONG, 900_000L, Range.between(0L, 86_400_000L), Importance.LOW,
-                "How long one page may keep failing before the task fails, in milliseconds. Rate-limit "
-                        + "waits (429) do not count against it.",
+                "How long one page may keep failing before the task fails, in milliseconds: the time "
+                        + "from the first failure to the last retry. Rate-limit waits (429) do not count against "
+                        + "it. 0 fails the task at the first failure.",
                 GROUP_RETRY, ++order, Width.SHORT, "Retry budget (ms)");
+        def.define(RATE_LIMIT_MAX_RPS, Type.DOUBLE, null, new OptionalRate(), Importance.LOW,
+                "Optional cap on the connector's own request rate, in requests per second (fractions "
+                        + "allowed, e.g. 0.5). The connector already paces itself from Close's RateLimit "
+                        + "headers; set this to leave part of a shared key's budget to other integrations. "
+                        + "Empty means no cap beyond Close's headers.",
+                GROUP_RETRY, ++order, Width.SHORT, "Max requests per second");
         return def;
     }
 
@@ -143,6 +187,22 @@ public final class CloseUsersConfig extends AbstractConfig {
         return getLong(RETRY_MAX_ELAPSED_MS);
     }
 
+    /** The connector's own cap in requests per second, or 0 for none. */
+    public double maxRequestsPerSecond() {
+        Double max = getDouble(RATE_LIMIT_MAX_RPS);
+        return max == null ? 0 : max;
+    }
+
+    /** The OAuth access token, or {@code null} when the API key is used. */
+    public Password oauthAccessToken() {
+        return getPassword(OAUTH_ACCESS_TOKEN);
+    }
+
+    /** The key of the credential in use: {@value #API_KEY} or {@value #OAUTH_ACCESS_TOKEN}. */
+    public String credentialKey() {
+        return apiKey() != null ? API_KEY : OAUTH_ACCESS_TOKEN;
+    }
+
     static String stripTrailingSlash(String url) {
         String trimmed = url.trim();
         while (trimmed.endsWith("/")) {
@@ -151,18 +211,37 @@ public final class CloseUsersConfig extends AbstractConfig {
         return trimmed;
     }
 
-    /** The key must be present and not blank; the message never repeats the value. */
+    /** A secret may be absent (the other credential is used), but not blank; the message never repeats it. */
     static final class NonBlankPassword implements ConfigDef.Validator {
         @Override
         public void ensureValid(String name, Object value) {
-            if (value == null || ((Password) value).value().isBlank()) {
-                throw new ConfigException(name + " must be set to a Close API key; it is empty.");
+            if (value != null && ((Password) value).value().isBlank()) {
+                throw new ConfigException(name + " is blank; remove it or set it to a Close credential.");
             }
         }
 
         @Override
         public String toString() {
-            return "a non-empty Close API key";
+            return "a non-blank secret, or nothing";
+        }
+    }
+
+    /** Absent, or a positive number of requests per second of at most 1000. */
+    static final class OptionalRate implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            if (value == null) {
+                return;
+            }
+            double rate = ((Number) value).doubleValue();
+            if (!(rate >= 0.001 && rate <= 1000)) {
+                throw new ConfigException(name, value, "must be between 0.001 and 1000 requests per second, or empty for no cap");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "[0.001,...,1000], or empty";
         }
     }
 
@@ -177,9 +256,13 @@ public final class CloseUsersConfig extends AbstractConfig {
             } catch (java.net.URISyntaxException e) {
                 throw new ConfigException(name, value, "must be a URL such as " + DEFAULT_API_URL);
             }
-            String scheme = uri.getScheme();
+            String scheme = uri.getScheme() == null ? null : uri.getScheme().toLowerCase(java.util.Locale.ROOT);
             if (scheme == null || !(scheme.equals("https") || scheme.equals("http")) || uri.getHost() == null) {
-                throw new ConfigException(name, value, "must be an http(s) URL with a host, such as " + DEFAULT_API_URL);
+                throw new ConfigException(name, value, "must be an https URL with a host, such as " + DEFAULT_API_URL);
+            }
+            if (scheme.equals("http") && !isLoopback(uri.getHost())) {
+                throw new ConfigException(name, value, "must use https: the credential would cross the network in "
+                        + "clear text. Plain http is accepted only for loopback hosts (localhost, 127.0.0.0/8, ::1)");
             }
             if (uri.getRawQuery() != null || uri.getRawFragment() != null || uri.getRawUserInfo() != null) {
                 throw new ConfigException(name, value, "must not carry a query, fragment or credentials");
@@ -188,7 +271,41 @@ public final class CloseUsersConfig extends AbstractConfig {
 
         @Override
         public String toString() {
-            return "an http(s) URL such as " + DEFAULT_API_URL;
+            return "an https URL such as " + DEFAULT_API_URL + " (http only for loopback hosts)";
+        }
+
+        /** localhost, 127.0.0.0/8 or ::1, from the literal host name alone (no DNS lookup). */
+        static boolean isLoopback(String host) {
+            String h = host.toLowerCase(java.util.Locale.ROOT);
+            if (h.equals("localhost")) {
+                return true;
+            }
+            boolean ipv4 = h.matches("\\d{1,3}(\\.\\d{1,3}){3}");
+            boolean ipv6 = h.startsWith("[") && h.endsWith("]");
+            if (!ipv4 && !ipv6) {
+                return false;
+            }
+            try {
+                return java.net.InetAddress.getByName(ipv6 ? h.substring(1, h.length() - 1) : h).isLoopbackAddress();
+            } catch (java.net.UnknownHostException e) {
+                return false;
+            }
+        }
+    }
+
+    /** Empty, or one of the two orders Close supports for users. */
+    static final class OrderByValidator implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            if (!ORDER_BY_VALUES.contains(value)) {
+                throw new ConfigException(name, value, "must be empty (Close's default order), "
+                        + "'last_name,first_name' or 'first_name,last_name'");
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "empty, last_name,first_name or first_name,last_name";
         }
     }
 

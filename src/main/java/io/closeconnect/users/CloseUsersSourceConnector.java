@@ -1,9 +1,15 @@
 package io.closeconnect.users;
 
+import java.time.Duration;
+import java.time.Instant;
+import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
+import org.apache.kafka.common.config.Config;
 import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigValue;
+import org.apache.kafka.common.config.types.Password;
 import org.apache.kafka.connect.connector.Task;
 import org.apache.kafka.connect.errors.ConnectException;
 import org.apache.kafka.connect.source.ExactlyOnceSupport;
@@ -15,6 +21,8 @@ import org.slf4j.LoggerFactory;
 public class CloseUsersSourceConnector extends SourceConnector {
 
     private static final Logger log = LoggerFactory.getLogger(CloseUsersSourceConnector.class);
+    /** The most {@link #validate} spends on its live check of the credentials. */
+    static final Duration LIVE_CHECK_TIMEOUT = Duration.ofSeconds(8);
 
     private Map<String, String> props;
     private boolean warnedAboutTasks;
@@ -56,31 +64,138 @@ public class CloseUsersSourceConnector extends SourceConnector {
         return CloseUsersConfig.CONFIG_DEF;
     }
 
+    /**
+     * The ConfigDef's checks, then the rules across keys, then a live {@code GET /api/v1/me/} with
+     * the given credential (at most {@link #LIVE_CHECK_TIMEOUT} in all), when everything else is valid.
+     * A 401 (or 402/403) is reported on the credential's key; an unreachable host, a 404 or a page
+     * that is not Close's JSON on {@value CloseUsersConfig#API_URL}. Other answers (5xx, 429) say
+     * nothing about the settings and leave the config valid.
+     */
+    @Override
+    public Config validate(Map<String, String> connectorConfigs) {
+        Config result = super.validate(connectorConfigs);
+        Map<String, ConfigValue> values = new HashMap<>();
+        for (ConfigValue value : result.configValues()) {
+            values.put(value.name(), value);
+        }
+        Map<String, String> problems = CloseUsersConfig.crossFieldProblems(
+                key -> values.get(key) == null ? null : (Password) values.get(key).value(),
+                (Long) valueOf(values, CloseUsersConfig.RETRY_BACKOFF_INITIAL_MS),
+                (Long) valueOf(values, CloseUsersConfig.RETRY_BACKOFF_MAX_MS));
+        problems.forEach((key, message) -> values.get(key).addErrorMessage(message));
+        boolean valid = values.values().stream().allMatch(v -> v.errorMessages().isEmpty());
+        if (valid) {
+            liveCheck(new CloseUsersConfig(connectorConfigs), values);
+        }
+        return result;
+    }
+
+    private static Object valueOf(Map<String, ConfigValue> values, String key) {
+        ConfigValue value = values.get(key);
+        return value == null || !value.errorMessages().isEmpty() ? null : value.value();
+    }
+
+    private static void liveCheck(CloseUsersConfig config, Map<String, ConfigValue> values) {
+        CloseApiClient.AccessCheck check = CloseApiClient.checkAccess(config, LIVE_CHECK_TIMEOUT);
+        String url = config.apiUrl();
+        String credential = config.credentialKey();
+        String said = check.detail().isEmpty() ? "" : ": " + check.detail();
+        switch (check.status()) {
+            case 200 -> { }
+            case 0 -> values.get(CloseUsersConfig.API_URL).addErrorMessage("Could not reach Close at " + url
+                    + " (" + check.detail() + "). Check " + CloseUsersConfig.API_URL + " and the network.");
+            case 401 -> values.get(credential).addErrorMessage("Close rejected " + credential + " (401" + said
+                    + "): check " + credential + ".");
+            case 402, 403 -> values.get(credential).addErrorMessage("Close refused access with " + credential
+                    + " (" + check.status() + said + "): the account's plan or the user's permissions do not "
+                    + "allow API access.");
+            case 404 -> values.get(CloseUsersConfig.API_URL).addErrorMessage(url + "/api/v1/me/ answered 404"
+                    + said + ": " + CloseUsersConfig.API_URL + " does not point at the Close API; it should be "
+                    + CloseUsersConfig.DEFAULT_API_URL + ", without /api/v1.");
+            default -> {
+                if (check.status() >= 200 && check.status() < 300) {
+                    return;
+                }
+                log.warn("Could not confirm the Close credentials: GET {}/api/v1/me/ answered {}{}; accepting "
+                        + "the configuration", url, check.status(), said);
+            }
+        }
+    }
+
     @Override
     public ExactlyOnceSupport exactlyOnceSupport(Map<String, String> connectorConfig) {
         return ExactlyOnceSupport.SUPPORTED;
     }
 
     /**
-     * Checks offsets written through the REST API: the partition must be this connector's users
-     * partition, and the offset must have the shape {@link SweepState#fromMap} reads. A {@code null}
-     * offset resets the partition, and the next start takes a full snapshot.
+     * Checks offsets written through the REST API ({@code PATCH} and {@code DELETE
+     * /connectors/{name}/offsets}) before the worker stores them.
+     *
+     * <ul>
+     *   <li>The partition must be this connector's: {@code {"close_api_url": <close.api.url>,
+     *       "resource": "users"}}, with the URL the connector is configured with (offsets stored for
+     *       any other URL would never be read). A {@code null} offset (a reset) is accepted for any
+     *       users partition, so that offsets left by an earlier URL can be removed.</li>
+     *   <li>The offset must have the shape {@link SweepState#fromMap} reads, which names the key
+     *       that is wrong; REST integers arrive as {@code Long}. Keys left out take their initial
+     *       values, so {@code {"watermark": "2024-01-31T00:00:00Z"}} alone replays every user
+     *       updated after that moment.</li>
+     *   <li>The watermark may not lie in the future: the connector would skip every update until then.</li>
+     * </ul>
+     *
+     * @throws ConnectException saying which partition or offset key is wrong and why
      */
     @Override
     public boolean alterOffsets(Map<String, String> connectorConfig, Map<Map<String, ?>, Map<String, ?>> offsets) {
+        String apiUrl = new CloseUsersConfig(connectorConfig).apiUrl();
         for (Map.Entry<Map<String, ?>, Map<String, ?>> entry : offsets.entrySet()) {
             Map<String, ?> partition = entry.getKey();
-            if (partition == null || !(partition.get(SweepState.PARTITION_URL) instanceof String)
-                    || !SweepState.RESOURCE_USERS.equals(partition.get(SweepState.PARTITION_RESOURCE))
-                    || partition.size() != 2) {
-                throw new ConnectException("The source partition " + partition + " is not this connector's: it must be {\""
-                        + SweepState.PARTITION_URL + "\": \"<close.api.url>\", \"" + SweepState.PARTITION_RESOURCE
-                        + "\": \"" + SweepState.RESOURCE_USERS + "\"}");
+            checkPartition(partition);
+            Map<String, ?> offset = entry.getValue();
+            if (offset == null) {
+                continue;
             }
-            if (entry.getValue() != null) {
-                SweepState.fromMap(entry.getValue());
+            if (!apiUrl.equals(partition.get(SweepState.PARTITION_URL))) {
+                throw new ConnectException("The source partition " + partition + " names the Close URL '"
+                        + partition.get(SweepState.PARTITION_URL) + "', but this connector reads from '" + apiUrl
+                        + "' (" + CloseUsersConfig.API_URL + "); offsets for another URL would never be used. "
+                        + "Use the partition " + SweepState.partition(apiUrl));
+            }
+            SweepState state;
+            try {
+                state = SweepState.fromMap(offset);
+            } catch (ConnectException e) {
+                throw new ConnectException("The offset " + offset + " is not valid: " + e.getMessage(), e);
+            }
+            long nowMicros = Timestamps.toMicros(Instant.now());
+            if (state.watermark() != null && state.watermark() > nowMicros) {
+                throw new ConnectException("Offset key '" + SweepState.WATERMARK + "' is "
+                        + Timestamps.format(state.watermark()) + ", which is in the future (now "
+                        + Timestamps.format(nowMicros) + "); the connector would skip every update until then");
             }
         }
         return true;
+    }
+
+    private static void checkPartition(Map<String, ?> partition) {
+        String expected = "it must be {\"" + SweepState.PARTITION_URL + "\": \"<close.api.url>\", \""
+                + SweepState.PARTITION_RESOURCE + "\": \"" + SweepState.RESOURCE_USERS + "\"}";
+        if (partition == null) {
+            throw new ConnectException("A source partition is missing; " + expected);
+        }
+        for (String key : partition.keySet()) {
+            if (!key.equals(SweepState.PARTITION_URL) && !key.equals(SweepState.PARTITION_RESOURCE)) {
+                throw new ConnectException("The source partition " + partition + " has the unknown key '" + key
+                        + "'; " + expected);
+            }
+        }
+        if (!(partition.get(SweepState.PARTITION_URL) instanceof String)) {
+            throw new ConnectException("The source partition " + partition + " needs the key '"
+                    + SweepState.PARTITION_URL + "' as a string; " + expected);
+        }
+        if (!SweepState.RESOURCE_USERS.equals(partition.get(SweepState.PARTITION_RESOURCE))) {
+            throw new ConnectException("The source partition " + partition + " needs '"
+                    + SweepState.PARTITION_RESOURCE + "' to be \"" + SweepState.RESOURCE_USERS + "\"; " + expected);
+        }
     }
 }

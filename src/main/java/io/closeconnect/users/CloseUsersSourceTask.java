@@ -25,6 +25,7 @@ public class CloseUsersSourceTask extends SourceTask {
     private UserRecordMapper mapper;
     private long nextSweepAtMs;
     private SweepStats stats;
+    private SyncMetrics metrics;
 
     @Override
     public String version() {
@@ -33,6 +34,7 @@ public class CloseUsersSourceTask extends SourceTask {
 
     @Override
     public void start(Map<String, String> props) {
+        // AbstractConfig logs every value at INFO here, with close.api.key shown as [hidden].
         config = new CloseUsersConfig(props);
         sleeper = new Sleeper();
         client = new CloseApiClient(config, sleeper);
@@ -40,8 +42,12 @@ public class CloseUsersSourceTask extends SourceTask {
         SweepState restored = SweepState.fromMap(context.offsetStorageReader().offset(partition));
         sweep = new UserSweep(client, config.pageSize(), config.watermarkLagMs(), restored);
         mapper = new UserRecordMapper(partition, config.topic());
+        metrics = SyncMetrics.forTask(context);
+        metrics.watermark(restored.watermark());
         nextSweepAtMs = 0;
-        stats = new SweepStats();
+        stats = new SweepStats(0);
+        log.info("Close users task reading {} (page.size={}, poll.interval.ms={}, watermark.lag.ms={}) into topic {}",
+                config.apiUrl(), config.pageSize(), config.pollIntervalMs(), config.watermarkLagMs(), config.topic());
         if (restored.sweepInProgress()) {
             log.info("Resuming the sweep in progress at _skip={} (watermark {})", restored.skip(),
                     describe(restored.watermark()));
@@ -53,25 +59,47 @@ public class CloseUsersSourceTask extends SourceTask {
     @Override
     public List<SourceRecord> poll() throws InterruptedException {
         try {
+            if (sleeper.stopped()) {
+                return null;
+            }
             if (!sweep.inProgress()) {
                 long waitMs = nextSweepAtMs - System.currentTimeMillis();
                 if (waitMs > 0) {
                     sleeper.sleep(Math.min(waitMs, MAX_IDLE_WAIT_MS));
                     return null;
                 }
-                stats = new SweepStats();
+                stats = new SweepStats(client.requests());
             }
-            UserSweep.Step step = sweep.step();
+            long skip = sweep.state().skip();
+            long pageStartMs = System.currentTimeMillis();
+            UserSweep.Step step;
+            try {
+                step = sweep.step();
+            } finally {
+                long waited = client.takeRateLimitWaitMillis();
+                stats.rateLimitWaitMs += waited;
+                metrics.rateLimitWaited(waited);
+                metrics.http(client.requests(), client.rateLimited(), client.retries());
+            }
             List<SourceRecord> records = new ArrayList<>(step.emits().size());
             for (UserSweep.Emit emit : step.emits()) {
                 records.add(mapper.toRecord(emit.user(), emit.stateAfter().toMap()));
             }
             stats.page(step.usersSeen(), records.size());
+            metrics.emitted(records.size());
+            log.debug("Page at _skip={}: {} users, {} to emit, {} ms{}", skip, step.usersSeen(), records.size(),
+                    System.currentTimeMillis() - pageStartMs, step.completed() ? ", last page" : "");
             if (step.completed()) {
-                log.info("Sweep completed: {} pages, {} users seen, {} emitted, {} ms; watermark now {}",
-                        stats.pages, stats.usersSeen, stats.emitted, stats.elapsedMs(),
-                        describe(sweep.state().watermark()));
-                nextSweepAtMs = System.currentTimeMillis() + config.pollIntervalMs();
+                long now = System.currentTimeMillis();
+                Long watermark = sweep.state().watermark();
+                long durationMs = now - stats.startedMs;
+                metrics.watermark(watermark);
+                metrics.sweepCompleted(durationMs, stats.pages, stats.usersSeen, stats.emitted, now);
+                log.info("Sweep completed: {} pages, {} users seen, {} emitted, {} ms, {} requests, {} ms waiting on "
+                                + "rate limits; watermark now {}",
+                        stats.pages, stats.usersSeen, stats.emitted, durationMs,
+                        client.requests() - stats.requestsAtStart, stats.rateLimitWaitMs, describe(watermark));
+                nextSweepAtMs = now + config.pollIntervalMs();
             }
             return records.isEmpty() ? null : records;
         } catch (InterruptedException e) {
@@ -79,16 +107,32 @@ public class CloseUsersSourceTask extends SourceTask {
                 return null;
             }
             throw e;
+        } finally {
+            if (sleeper.stopped()) {
+                // stop() may have closed the client while this thread was about to send; release again.
+                client.close();
+            }
         }
     }
 
+    /**
+     * Ends every wait at once and cancels the request in flight, from the worker's thread. A
+     * {@link #poll()} blocked on Close returns null promptly; the HTTP client's resources are released.
+     */
     @Override
     public void stop() {
+        boolean first = sleeper != null && !sleeper.stopped();
         if (sleeper != null) {
             sleeper.wakeUp();
         }
         if (client != null) {
             client.close();
+        }
+        if (metrics != null) {
+            metrics.close();
+        }
+        if (first) {
+            log.info("Close users task stopped");
         }
     }
 
@@ -99,18 +143,20 @@ public class CloseUsersSourceTask extends SourceTask {
     /** Counters for the sweep in progress. */
     private static final class SweepStats {
         private final long startedMs = System.currentTimeMillis();
+        private final long requestsAtStart;
         private long pages;
         private long usersSeen;
         private long emitted;
+        private long rateLimitWaitMs;
+
+        SweepStats(long requestsAtStart) {
+            this.requestsAtStart = requestsAtStart;
+        }
 
         void page(int seen, int emittedOnPage) {
             pages++;
             usersSeen += seen;
             emitted += emittedOnPage;
-        }
-
-        long elapsedMs() {
-            return System.currentTimeMillis() - startedMs;
         }
     }
 }

@@ -1,6 +1,12 @@
 package io.closeconnect.users;
 
+import java.time.Instant;
+import java.time.ZonedDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongSupplier;
 
 import okhttp3.Headers;
 
@@ -10,42 +16,76 @@ import okhttp3.Headers;
  *
  * <p>Close sends {@code RateLimit: limit=100, remaining=50, reset=5} (reset in seconds, possibly
  * fractional) on most responses, and older deployments {@code X-Rate-Limit-Limit/Remaining/Reset}.
+ *
+ * <p>The policy, from the last window seen:
+ * <ul>
+ *   <li>While at least half of the window's budget remains, requests go out at once.</li>
+ *   <li>Below half, requests are spaced evenly over the time left until the reset, keeping one
+ *       request in hand, so that the budget lasts to the reset instead of running out early.</li>
+ *   <li>With one request or fewer left, it waits for the reset.</li>
+ *   <li>{@code rate.limit.max.requests.per.second}, when set, spaces requests at least
+ *       {@code 1/max} seconds apart whatever the headers say.</li>
+ * </ul>
+ * Not thread-safe except {@link #takeWaitedMillis()}: one task makes one request at a time.
  */
 final class RateLimiter {
 
     /** Requests kept in hand before waiting for the window to reset. */
-    private static final double RESERVE = 1.0;
+    static final double RESERVE = 1.0;
+    /** The wait after a 429 when neither Retry-After nor a RateLimit reset says how long. */
+    static final double DEFAULT_RETRY_AFTER_SECONDS = 2.0;
 
     private final long minIntervalNanos;
+    private final LongSupplier nanoClock;
     private long lastRequestNanos;
+    private boolean anyRequest;
+    private double limit = Double.NaN;
     private double remaining = Double.NaN;
     private long resetAtNanos;
-    private long waitedMillis;
+    private final AtomicLong waitedMillis = new AtomicLong();
 
     /** @param maxRequestsPerSecond the connector's own cap, or 0 for none */
     RateLimiter(double maxRequestsPerSecond) {
-        this.minIntervalNanos = maxRequestsPerSecond > 0 ? (long) (1_000_000_000L / maxRequestsPerSecond) : 0;
+        this(maxRequestsPerSecond, System::nanoTime);
     }
 
-    /** Waits, if needed, before the next request. */
+    RateLimiter(double maxRequestsPerSecond, LongSupplier nanoClock) {
+        this.minIntervalNanos = maxRequestsPerSecond > 0 ? (long) Math.ceil(1e9 / maxRequestsPerSecond) : 0;
+        this.nanoClock = nanoClock;
+    }
+
+    /** Waits, if needed, before the next request, and counts the request against the window. */
     void acquire(Sleeper sleeper) throws InterruptedException {
-        long now = System.nanoTime();
-        long waitNanos = 0;
-        if (!Double.isNaN(remaining) && remaining <= RESERVE && resetAtNanos > now) {
-            waitNanos = resetAtNanos - now;
-        }
-        if (minIntervalNanos > 0 && lastRequestNanos != 0) {
-            waitNanos = Math.max(waitNanos, lastRequestNanos + minIntervalNanos - now);
-        }
+        long waitNanos = delayNanos();
         if (waitNanos > 0) {
             long millis = (waitNanos + 999_999) / 1_000_000;
-            waitedMillis += millis;
+            waitedMillis.addAndGet(millis);
             sleeper.sleep(millis);
         }
-        lastRequestNanos = System.nanoTime();
+        lastRequestNanos = nanoClock.getAsLong();
+        anyRequest = true;
         if (!Double.isNaN(remaining)) {
             remaining -= 1;
         }
+    }
+
+    /** How long the next request must wait, in nanos, by the policy in the class comment. */
+    long delayNanos() {
+        long now = nanoClock.getAsLong();
+        long wait = 0;
+        long toReset = resetAtNanos - now;
+        if (!Double.isNaN(remaining) && toReset > 0) {
+            if (remaining <= RESERVE) {
+                wait = toReset;
+            } else if (Double.isNaN(limit) || remaining < limit / 2) {
+                long spacing = (long) (toReset / (remaining - RESERVE + 1));
+                wait = anyRequest ? lastRequestNanos + spacing - now : 0;
+            }
+        }
+        if (minIntervalNanos > 0 && anyRequest) {
+            wait = Math.max(wait, lastRequestNanos + minIntervalNanos - now);
+        }
+        return Math.max(0, wait);
     }
 
     /** Reads the rate-limit headers of a response; does nothing when there are none. */
@@ -54,29 +94,23 @@ final class RateLimiter {
         if (window == null) {
             return;
         }
-        long now = System.nanoTime();
+        limit = window.limit;
         remaining = window.remaining;
-        resetAtNanos = now + (long) (window.resetSeconds * 1_000_000_000L);
+        resetAtNanos = nanoClock.getAsLong() + (long) (Math.max(0, window.resetSeconds) * 1e9);
     }
 
-    /** Milliseconds spent waiting on rate limits since the last call. */
+    /** Milliseconds spent waiting on rate limits since the last call. Safe from any thread. */
     long takeWaitedMillis() {
-        long waited = waitedMillis;
-        waitedMillis = 0;
-        return waited;
+        return waitedMillis.getAndSet(0);
     }
 
-    void recordWait(long millis) {
-        waitedMillis += millis;
-    }
-
-    /** The window after a 429: no requests until reset. */
+    /** The window after a 429: no request until {@code waitMillis} from now. */
     void exhausted(long waitMillis) {
         remaining = 0;
-        resetAtNanos = System.nanoTime() + waitMillis * 1_000_000L;
+        resetAtNanos = nanoClock.getAsLong() + waitMillis * 1_000_000L;
     }
 
-    /** A parsed rate-limit window. */
+    /** A parsed rate-limit window; {@code limit} is NaN when the headers do not give it. */
     record Window(double limit, double remaining, double resetSeconds) {
     }
 
@@ -86,7 +120,7 @@ final class RateLimiter {
             double limit = Double.NaN;
             double remaining = Double.NaN;
             double reset = Double.NaN;
-            for (String part : combined.split(",")) {
+            for (String part : combined.split("[,;]")) {
                 int eq = part.indexOf('=');
                 if (eq < 0) {
                     continue;
@@ -112,17 +146,29 @@ final class RateLimiter {
         return null;
     }
 
-    /** Seconds to wait after a 429: Retry-After, else the window's reset, else 2. */
-    static double retryAfterSeconds(Headers headers) {
-        double retryAfter = number(headers.get("Retry-After"));
-        if (!Double.isNaN(retryAfter) && retryAfter >= 0) {
-            return retryAfter;
+    /**
+     * Seconds to wait after a 429: {@code Retry-After} (seconds, possibly fractional, or an HTTP
+     * date), else the rate-limit window's reset, else 2.
+     */
+    static double retryAfterSeconds(Headers headers, Instant now) {
+        String retryAfter = headers.get("Retry-After");
+        double seconds = number(retryAfter);
+        if (Double.isNaN(seconds) && retryAfter != null) {
+            try {
+                Instant at = ZonedDateTime.parse(retryAfter.trim(), DateTimeFormatter.RFC_1123_DATE_TIME).toInstant();
+                seconds = Math.max(0, (at.toEpochMilli() - now.toEpochMilli()) / 1000.0);
+            } catch (DateTimeParseException e) {
+                seconds = Double.NaN;
+            }
+        }
+        if (!Double.isNaN(seconds) && seconds >= 0) {
+            return seconds;
         }
         Window window = parse(headers);
         if (window != null && window.resetSeconds >= 0) {
             return window.resetSeconds;
         }
-        return 2.0;
+        return DEFAULT_RETRY_AFTER_SECONDS;
     }
 
     private static double number(String text) {

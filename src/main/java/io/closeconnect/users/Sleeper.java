@@ -18,11 +18,12 @@ public final class Sleeper {
         long deadline = System.nanoTime() + millis * 1_000_000L;
         synchronized (lock) {
             while (!stopped) {
-                long left = (deadline - System.nanoTime()) / 1_000_000L;
-                if (left <= 0) {
+                long leftNanos = deadline - System.nanoTime();
+                if (leftNanos <= 0) {
                     return;
                 }
-                lock.wait(left);
+                // Round up: a wait must never end before its deadline.
+                lock.wait((leftNanos + 999_999L) / 1_000_000L);
             }
         }
         throw new InterruptedException("the task is stopping");

@@ -45,6 +45,15 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
     public static final String RESOURCE_USERS = "users";
 
     static final int MAX_ANCHORS = 4;
+    /**
+     * Up to this many entries, {@link #recent} also keeps the versions an incremental sweep emitted
+     * at or before its start. The in-memory record of them dies with the task, and a restart whose
+     * walk lost its anchors starts over from the top of the list: without them in the offset, it
+     * would emit them again, which exactly-once delivery must not do. Beyond the limit (and during
+     * the snapshot, which emits every user) the offset would grow too large, and such a restart may
+     * repeat them.
+     */
+    static final int MAX_RECENT_IN_SWEEP = 1_000;
 
     private static final char ENTRY_SEPARATOR = ',';
     private static final char VERSION_SEPARATOR = '@';
@@ -70,8 +79,16 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         return new SweepState(0, null, null, List.of(), Map.of());
     }
 
+    /**
+     * The source partition. Connect finds stored offsets by the partition's serialized bytes, so
+     * its key order must be the same in every JVM: {@code Map.of} iterates in an order that changes
+     * from one JVM run to the next, which would lose the offsets on every worker restart.
+     */
     public static Map<String, String> partition(String apiUrl) {
-        return Map.of(PARTITION_URL, apiUrl, PARTITION_RESOURCE, RESOURCE_USERS);
+        Map<String, String> partition = new LinkedHashMap<>();
+        partition.put(PARTITION_URL, apiUrl);
+        partition.put(PARTITION_RESOURCE, RESOURCE_USERS);
+        return Collections.unmodifiableMap(partition);
     }
 
     public boolean sweepInProgress() {
@@ -113,7 +130,8 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
             newAnchors.remove(0);
         }
         Map<String, Long> newRecent = recent;
-        if (emitted && user.updatedMicros() > sweepStarted) {
+        boolean keep = user.updatedMicros() > sweepStarted || watermark != null && recent.size() < MAX_RECENT_IN_SWEEP;
+        if (emitted && keep) {
             newRecent = new HashMap<>(recent);
             newRecent.put(user.id(), user.updatedMicros());
         }

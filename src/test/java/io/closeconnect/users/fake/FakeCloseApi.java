@@ -66,7 +66,8 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     private static final String[] FIRST = {"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"};
     private static final String[] LAST = {"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"};
 
-    private final String apiKey;
+    private String apiKey;
+    private String bearerToken;
     private final Random random;
     private final boolean virtualClock;
     private final List<User> users = new ArrayList<>();
@@ -74,6 +75,7 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     private final List<VersionLife> history = new ArrayList<>();
     private final List<Long> requestedSkips = new ArrayList<>();
     private final Deque<Fault> faults = new ArrayDeque<>();
+    private final Deque<MockResponse> queuedResponses = new ArrayDeque<>();
     private Order order = Order.DEFAULT;
     private int maxLimit = 1000;
     private long maxSkip = 250_000;
@@ -139,6 +141,18 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         return this;
     }
 
+    /** Changes the key the fake accepts, as when a key is revoked and another issued. */
+    public synchronized FakeCloseApi apiKey(String newKey) {
+        this.apiKey = newKey;
+        return this;
+    }
+
+    /** Also accepts {@code Authorization: Bearer <token>} (a Close OAuth access token); null: no token. */
+    public synchronized FakeCloseApi acceptBearer(String token) {
+        this.bearerToken = token;
+        return this;
+    }
+
     /** Runs before every users request is answered, under the fake's lock: the place to mutate. */
     public synchronized FakeCloseApi beforeEachRequest(Consumer<FakeCloseApi> hook) {
         this.beforeEachRequest = hook;
@@ -179,6 +193,11 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
 
     public synchronized void queueFault(Fault fault) {
         faults.add(fault);
+    }
+
+    /** Serves this exact answer to the next authorized users request, before any queued fault. */
+    public synchronized void queueResponse(MockResponse response) {
+        queuedResponses.add(response);
     }
 
     // ---------------------------------------------------------------- mutation
@@ -415,7 +434,9 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         }
         synchronized (this) {
             String expected = "Basic " + Base64.getEncoder().encodeToString((apiKey + ":").getBytes(StandardCharsets.UTF_8));
-            if (!expected.equals(request.getHeaders().get("Authorization"))) {
+            String given = request.getHeaders().get("Authorization");
+            boolean bearerOk = bearerToken != null && ("Bearer " + bearerToken).equals(given);
+            if (!expected.equals(given) && !bearerOk) {
                 return json(401, "{\"error\": \"Unauthorized\"}").build();
             }
             String path = request.getUrl().encodedPath();
@@ -424,6 +445,10 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
             }
             if (!path.equals("/api/v1/user/")) {
                 return json(404, "{\"error\": \"Not found\"}").build();
+            }
+            MockResponse queued = queuedResponses.poll();
+            if (queued != null) {
+                return queued;
             }
             Fault fault = faults.poll();
             if (fault == null && faultRate > 0 && random.nextDouble() < faultRate) {
@@ -452,7 +477,7 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
                 if (usedInWindow >= rateLimitPerWindow) {
                     double reset = Math.max(0.001, (1_000 - (nowMs - windowStartMs)) / 1000.0);
                     return json(429, "{\"error\": \"Rate limit exceeded\"}")
-                            .setHeader("Retry-After", String.format("%.3f", reset)).build();
+                            .setHeader("Retry-After", String.format(java.util.Locale.ROOT, "%.3f", reset)).build();
                 }
                 usedInWindow++;
             }
@@ -503,9 +528,13 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         }
         int limit = rateLimitPerWindow > 0 ? rateLimitPerWindow : 1000;
         int remaining = rateLimitPerWindow > 0 ? Math.max(0, rateLimitPerWindow - usedInWindow) : 999;
+        String reset = rateLimitPerWindow > 0
+                ? String.format(java.util.Locale.ROOT, "%.3f",
+                        Math.max(0.001, (1_000 - (System.currentTimeMillis() - windowStartMs)) / 1000.0))
+                : "1";
         return new MockResponse.Builder().code(code)
                 .setHeader("Content-Type", "application/json")
-                .setHeader("RateLimit", "limit=" + limit + ", remaining=" + remaining + ", reset=1")
+                .setHeader("RateLimit", "limit=" + limit + ", remaining=" + remaining + ", reset=" + reset)
                 .body(body);
     }
 

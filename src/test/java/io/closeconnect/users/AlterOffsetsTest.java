@@ -1,0 +1,118 @@
+package io.closeconnect.users;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Instant;
+import java.time.temporal.ChronoUnit;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.apache.kafka.connect.errors.ConnectException;
+import org.junit.jupiter.api.Test;
+
+/** {@link CloseUsersSourceConnector#alterOffsets}: what operators may write through the offsets REST API. */
+class AlterOffsetsTest {
+
+    private static final String URL = "https://api.example.test";
+    private static final Map<String, String> CONFIG = Map.of(
+            CloseUsersConfig.API_KEY, "secret-key",
+            CloseUsersConfig.API_URL, URL + "/");
+
+    private final CloseUsersSourceConnector connector = new CloseUsersSourceConnector();
+
+    private boolean alter(Map<String, ?> partition, Map<String, ?> offset) {
+        Map<Map<String, ?>, Map<String, ?>> offsets = new HashMap<>();
+        offsets.put(partition, offset);
+        return connector.alterOffsets(CONFIG, offsets);
+    }
+
+    private String rejection(Map<String, ?> partition, Map<String, ?> offset) {
+        return assertThrows(ConnectException.class, () -> alter(partition, offset)).getMessage();
+    }
+
+    private static Map<String, Object> offset(Object... keysAndValues) {
+        Map<String, Object> map = new LinkedHashMap<>();
+        for (int i = 0; i < keysAndValues.length; i += 2) {
+            map.put((String) keysAndValues[i], keysAndValues[i + 1]);
+        }
+        return map;
+    }
+
+    @Test
+    void acceptsAnOffsetTheTaskWrote() {
+        SweepState state = new SweepState(41, 1_700_000_000_000_000L, 1_700_000_100_000_000L,
+                java.util.List.of(new SweepState.Version("user_a", 1_700_000_050_000_000L)),
+                Map.of("user_b", 1_700_000_150_000_000L));
+        assertTrue(alter(SweepState.partition(URL), state.toMap()));
+    }
+
+    @Test
+    void acceptsIntegersAsTheRestApiDeliversThem() {
+        // JSON numbers from PATCH /offsets arrive as Long; Integer from Java callers is fine too.
+        assertTrue(alter(SweepState.partition(URL), offset("skip", 7L, "sweep_started", "2024-01-31T00:00:00.000000Z")));
+        assertTrue(alter(SweepState.partition(URL), offset("skip", 7, "sweep_started", "2024-01-31T00:00:00.000000Z")));
+    }
+
+    @Test
+    void acceptsAWatermarkAloneAsAReplayFromThatMoment() {
+        assertTrue(alter(SweepState.partition(URL), offset("watermark", "2024-01-31T00:00:00Z")));
+        assertTrue(alter(SweepState.partition(URL), offset("watermark", "2024-01-31T00:00:00.123456+02:00")));
+    }
+
+    @Test
+    void acceptsNullAsAReset() {
+        assertTrue(alter(SweepState.partition(URL), null));
+        // Also for the partition of an earlier URL, so that stale offsets can be removed.
+        assertTrue(alter(SweepState.partition("https://old.example.test"), null));
+    }
+
+    @Test
+    void rejectsAPartitionThatIsNotTheUsersPartition() {
+        assertTrue(rejection(Map.of("close_api_url", URL), offset()).contains("'resource' to be \"users\""));
+        assertTrue(rejection(Map.of("close_api_url", URL, "resource", "leads"), offset())
+                .contains("'resource' to be \"users\""));
+        assertTrue(rejection(Map.of("resource", "users"), offset()).contains("'close_api_url'"));
+        assertTrue(rejection(Map.of("close_api_url", 5L, "resource", "users"), offset()).contains("'close_api_url'"));
+        assertTrue(rejection(Map.of("close_api_url", URL, "resource", "users", "x", "y"), offset())
+                .contains("unknown key 'x'"));
+        assertTrue(rejection(null, offset()).contains("partition is missing"));
+    }
+
+    @Test
+    void rejectsOffsetsForAnotherUrlThanTheConfiguredOne() {
+        String message = rejection(SweepState.partition("https://other.example.test"), offset("watermark", "2024-01-31T00:00:00Z"));
+        assertTrue(message.contains("https://other.example.test") && message.contains(URL)
+                && message.contains(CloseUsersConfig.API_URL), message);
+    }
+
+    @Test
+    void rejectsAWrongOffsetShapeNamingTheKey() {
+        Map<String, String> partition = SweepState.partition(URL);
+        assertTrue(rejection(partition, offset("skip", -1L, "sweep_started", "2024-01-31T00:00:00Z")).contains("'skip' must be 0 or more"));
+        assertTrue(rejection(partition, offset("skip", "7")).contains("'skip' must be a whole number"));
+        assertTrue(rejection(partition, offset("skip", 7.5)).contains("'skip' must be a whole number"));
+        assertTrue(rejection(partition, offset("watermark", "yesterday")).contains("'watermark' must be an ISO-8601 timestamp"));
+        assertTrue(rejection(partition, offset("watermark", 1_700_000_000_000L)).contains("'watermark' must be an ISO-8601"));
+        assertTrue(rejection(partition, offset("sweep_started", "2024-13-01T00:00:00Z")).contains("'sweep_started'"));
+        assertTrue(rejection(partition, offset("anchors", "user_a")).contains("'anchors'"));
+        assertTrue(rejection(partition, offset("recent", "user_a@soon")).contains("'recent'"));
+        assertTrue(rejection(partition, offset("skip", 7L)).contains("'sweep_started' must be set"));
+        assertTrue(rejection(partition, offset("watermak", "2024-01-31T00:00:00Z")).contains("'watermak' is unknown"));
+    }
+
+    @Test
+    void rejectsAWatermarkInTheFuture() {
+        String future = Instant.now().plus(1, ChronoUnit.DAYS).toString();
+        String message = rejection(SweepState.partition(URL), offset("watermark", future));
+        assertTrue(message.contains("'watermark'") && message.contains("future"), message);
+    }
+
+    @Test
+    void messagesNeverContainTheApiKey() {
+        String message = rejection(SweepState.partition("https://other.example.test"), offset("skip", "x"));
+        assertEquals(-1, message.indexOf("secret-key"), message);
+    }
+}

@@ -1,0 +1,268 @@
+package io.closeconnect.users;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Instant;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.function.BooleanSupplier;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+
+import jakarta.ws.rs.core.Response;
+
+import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestInstance;
+
+import io.closeconnect.users.UserTopicReader.Delivered;
+import io.closeconnect.users.UserTopicReader.Version;
+import io.closeconnect.users.fake.FakeCloseApi;
+import mockwebserver3.MockWebServer;
+
+/**
+ * Managing offsets through the worker's REST API (KIP-875), as an operator would: read them while
+ * the connector is stopped, move the watermark back to replay updates since a moment, and delete
+ * them to take a new snapshot.
+ */
+@TestInstance(TestInstance.Lifecycle.PER_CLASS)
+class OffsetsRestIT {
+
+    private static final String KEY = "offsets-key";
+    private static final String CONNECTOR = "close-users-offsets";
+    private static final String TOPIC = "close-users-offsets";
+    private static final int PAGE_SIZE = 20;
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    private EmbeddedConnectCluster connect;
+
+    @BeforeAll
+    void startCluster() {
+        Map<String, String> workerProps = new HashMap<>();
+        workerProps.put("plugin.discovery", "service_load");
+        workerProps.put("key.converter", "org.apache.kafka.connect.storage.StringConverter");
+        workerProps.put("value.converter", "org.apache.kafka.connect.json.JsonConverter");
+        workerProps.put("value.converter.schemas.enable", "false");
+        workerProps.put("offset.flush.interval.ms", "500");
+        connect = new EmbeddedConnectCluster.Builder()
+                .name("close-users-offsets")
+                .numWorkers(1)
+                .workerProps(workerProps)
+                .build();
+        connect.start();
+    }
+
+    @AfterAll
+    void stopCluster() {
+        if (connect != null) {
+            connect.stop();
+        }
+    }
+
+    @Test
+    void readPatchAndDeleteTheOffsets() throws Exception {
+        FakeCloseApi api = new FakeCloseApi(KEY, 21, false);
+        List<String> ids = api.addUsers(60);
+        try (MockWebServer server = new MockWebServer();
+             UserTopicReader reader = new UserTopicReader(connect.kafka(), TOPIC)) {
+            server.setDispatcher(api);
+            server.start();
+            String apiUrl = server.url("/").toString().replaceAll("/$", "");
+            connect.kafka().createTopic(TOPIC, 1);
+            connect.configureConnector(CONNECTOR, connectorConfig(server));
+            connect.assertions().assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "connector did not start");
+            reader.readUntil(d -> ids(d).size() == 60, 60_000, "the snapshot");
+
+            // Two batches of edits with a chosen moment between them.
+            api.edit(ids.get(0));
+            api.edit(ids.get(1));
+            api.edit(ids.get(10));
+            reader.readUntil(d -> versions(d).containsAll(current(api, ids.get(0), ids.get(1), ids.get(10))),
+                    60_000, "the first batch");
+            Thread.sleep(50);
+            long chosenMicros = Timestamps.toMicros(Instant.now());
+            Thread.sleep(50);
+            api.edit(ids.get(10));
+            api.edit(ids.get(20));
+            api.edit(ids.get(21));
+            api.delete(ids.get(30));
+            String inserted = api.insertAt(5);
+            Set<Version> updatedSinceChosen = current(api, ids.get(10), ids.get(20), ids.get(21), inserted);
+            assertEquals(updatedSinceChosen, updatedAfter(api, chosenMicros), "the batches straddle the chosen moment");
+            reader.readUntil(d -> versions(d).containsAll(updatedSinceChosen), 60_000, "the second batch");
+            awaitSweeps(api, 1);
+
+            connect.stopConnector(CONNECTOR);
+            connect.assertions().assertConnectorIsStopped(CONNECTOR, "connector did not stop");
+
+            // GET shows the documented shape.
+            JsonNode stored = getOffsets();
+            assertEquals(1, stored.size(), "one partition: " + stored);
+            JsonNode partition = stored.get(0).get("partition");
+            JsonNode offset = stored.get(0).get("offset");
+            assertEquals(JSON.valueToTree(Map.of("close_api_url", apiUrl, "resource", "users")), partition);
+            assertEquals(Set.of("skip", "watermark", "sweep_started", "anchors", "recent"), fieldNames(offset), stored.toString());
+            assertTrue(offset.get("skip").isIntegralNumber() && offset.get("skip").asLong() >= 0, offset.toString());
+            assertTrue(Timestamps.parseMicros(offset.get("watermark").asText()) < chosenMicros + 60_000_000L);
+            assertTrue(offset.get("sweep_started").isNull()
+                    || Timestamps.parseMicros(offset.get("sweep_started").asText()) > 0, offset.toString());
+            assertTrue(offset.get("anchors").isTextual() && offset.get("recent").isTextual(), offset.toString());
+            assertFalse(stored.toString().contains(KEY), "the API key is not in the offsets");
+
+            // PATCH: bad offsets are refused with a message that names the problem.
+            Response negativeSkip = patchOffset(partition, JSON.createObjectNode().put("skip", -1)
+                    .put("sweep_started", "2024-01-01T00:00:00Z"));
+            assertTrue(negativeSkip.getStatus() >= 400, "status " + negativeSkip.getStatus());
+            assertTrue(body(negativeSkip).contains("'skip' must be 0 or more"), body(negativeSkip));
+            Response badWatermark = patchOffset(partition, JSON.createObjectNode().put("watermark", "last tuesday"));
+            assertTrue(badWatermark.getStatus() >= 400 && body(badWatermark).contains("'watermark'"), body(badWatermark));
+            ObjectNode otherUrl = JSON.createObjectNode().put("close_api_url", "https://elsewhere.example").put("resource", "users");
+            Response wrongPartition = patchOffset(otherUrl, JSON.createObjectNode().put("watermark", "2024-01-01T00:00:00Z"));
+            assertTrue(wrongPartition.getStatus() >= 400 && body(wrongPartition).contains("close.api.url"), body(wrongPartition));
+            // What GET returned goes back unchanged: its integers arrive as Long.
+            Response same = patchOffset(partition, offset);
+            assertEquals(200, same.getStatus(), body(same));
+            assertEquals(offset, getOffsets().get(0).get("offset"));
+
+            // PATCH the watermark back to the chosen moment: exactly the users updated since then come again.
+            String chosen = Timestamps.format(chosenMicros);
+            Response replay = patchOffset(partition, JSON.createObjectNode().put("watermark", chosen));
+            assertEquals(200, replay.getStatus(), body(replay));
+            assertEquals(JSON.createObjectNode().put("watermark", chosen), getOffsets().get(0).get("offset"));
+            int beforeReplay = reader.delivered().size();
+            connect.resumeConnector(CONNECTOR);
+            connect.assertions().assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "connector did not resume");
+            reader.readUntil(d -> versions(d.subList(beforeReplay, d.size())).containsAll(updatedSinceChosen),
+                    60_000, "the replay");
+            awaitSweeps(api, 2);
+            List<Delivered> replayed = after(reader.readFor(1_000), beforeReplay);
+            assertEquals(Map.of(), UserTopicReader.duplicates(replayed), "replayed once each");
+            assertEquals(updatedSinceChosen, versions(replayed), "the replay holds exactly the users updated since " + chosen);
+
+            // DELETE the offsets: a full snapshot follows.
+            connect.stopConnector(CONNECTOR);
+            connect.assertions().assertConnectorIsStopped(CONNECTOR, "connector did not stop");
+            Response reset = connect.requestDelete(offsetsUrl());
+            assertEquals(200, reset.getStatus(), body(reset));
+            assertEquals(0, getOffsets().size(), "no offsets after DELETE");
+            Set<Version> everyone = updatedAfter(api, Long.MIN_VALUE);
+            int beforeSnapshot = reader.delivered().size();
+            connect.resumeConnector(CONNECTOR);
+            connect.assertions().assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "connector did not resume");
+            reader.readUntil(d -> versions(d.subList(beforeSnapshot, d.size())).containsAll(everyone),
+                    60_000, "the new snapshot");
+            awaitSweeps(api, 2);
+            List<Delivered> snapshot = after(reader.readFor(1_000), beforeSnapshot);
+            assertEquals(Map.of(), UserTopicReader.duplicates(snapshot), "each user once in the new snapshot");
+            assertEquals(everyone, versions(snapshot), "the new snapshot holds every live user, current version");
+            assertEquals(60, snapshot.size());
+            connect.deleteConnector(CONNECTOR);
+        }
+    }
+
+    private static Map<String, String> connectorConfig(MockWebServer server) {
+        Map<String, String> config = new HashMap<>();
+        config.put("connector.class", CloseUsersSourceConnector.class.getName());
+        config.put("tasks.max", "1");
+        config.put(CloseUsersConfig.API_KEY, KEY);
+        config.put(CloseUsersConfig.API_URL, server.url("/").toString());
+        config.put(CloseUsersConfig.TOPIC, TOPIC);
+        config.put(CloseUsersConfig.PAGE_SIZE, Integer.toString(PAGE_SIZE));
+        config.put(CloseUsersConfig.POLL_INTERVAL_MS, "300");
+        config.put(CloseUsersConfig.WATERMARK_LAG_MS, "200");
+        return config;
+    }
+
+    private String offsetsUrl() {
+        return connect.endpointForResource("connectors/" + CONNECTOR + "/offsets");
+    }
+
+    /** The {@code offsets} array of {@code GET /connectors/{name}/offsets}. */
+    private JsonNode getOffsets() throws Exception {
+        Response response = connect.requestGet(offsetsUrl());
+        assertEquals(200, response.getStatus(), body(response));
+        return JSON.readTree(body(response)).get("offsets");
+    }
+
+    private Response patchOffset(JsonNode partition, JsonNode offset) {
+        ObjectNode request = JSON.createObjectNode();
+        ObjectNode entry = request.putArray("offsets").addObject();
+        entry.set("partition", partition);
+        entry.set("offset", offset);
+        return connect.requestPatch(offsetsUrl(), request.toString());
+    }
+
+    private static String body(Response response) {
+        return String.valueOf(response.getEntity());
+    }
+
+    private static Set<String> fieldNames(JsonNode node) {
+        Set<String> names = new HashSet<>();
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            names.add(it.next());
+        }
+        return names;
+    }
+
+    /** Waits until the task has walked the whole list this many more times. */
+    private static void awaitSweeps(FakeCloseApi api, int sweeps) throws InterruptedException {
+        int pages = api.userCount() / (PAGE_SIZE - 1) + 2;
+        int target = api.requestCount() + sweeps * pages;
+        waitFor(() -> api.requestCount() >= target, 60_000, sweeps + " more sweeps");
+    }
+
+    private static Set<Version> current(FakeCloseApi api, String... ids) {
+        Map<String, Long> versions = api.currentVersions();
+        Set<Version> result = new HashSet<>();
+        for (String id : ids) {
+            result.add(Version.ofMicros(id, versions.get(id)));
+        }
+        return result;
+    }
+
+    private static Set<Version> updatedAfter(FakeCloseApi api, long micros) {
+        Set<Version> result = new HashSet<>();
+        api.currentVersions().forEach((id, updated) -> {
+            if (updated > micros) {
+                result.add(Version.ofMicros(id, updated));
+            }
+        });
+        return result;
+    }
+
+    private static Set<String> ids(List<Delivered> delivered) {
+        Set<String> ids = new HashSet<>();
+        delivered.forEach(record -> ids.add(record.id()));
+        return ids;
+    }
+
+    private static Set<Version> versions(List<Delivered> delivered) {
+        Set<Version> versions = new HashSet<>();
+        delivered.forEach(record -> versions.add(record.version()));
+        return versions;
+    }
+
+    private static List<Delivered> after(List<Delivered> delivered, int from) {
+        return delivered.subList(from, delivered.size());
+    }
+
+    private static void waitFor(BooleanSupplier condition, long timeoutMs, String what) throws InterruptedException {
+        long deadline = System.currentTimeMillis() + timeoutMs;
+        while (!condition.getAsBoolean()) {
+            if (System.currentTimeMillis() > deadline) {
+                throw new AssertionError("Timed out after " + timeoutMs + " ms waiting for " + what);
+            }
+            Thread.sleep(20);
+        }
+    }
+}

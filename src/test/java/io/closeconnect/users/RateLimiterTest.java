@@ -1,0 +1,133 @@
+package io.closeconnect.users;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.time.Instant;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.util.concurrent.atomic.AtomicLong;
+
+import okhttp3.Headers;
+import org.junit.jupiter.api.Test;
+
+class RateLimiterTest {
+
+    private static final long MS = 1_000_000L;
+
+    private final AtomicLong clock = new AtomicLong(1_000_000 * MS);
+
+    private static Headers headers(String... namesAndValues) {
+        return Headers.of(namesAndValues);
+    }
+
+    @Test
+    void parsesTheRateLimitHeaderWithFractions() {
+        RateLimiter.Window window = RateLimiter.parse(headers("RateLimit", "limit=100, remaining=49.5, reset=2.75"));
+        assertEquals(new RateLimiter.Window(100, 49.5, 2.75), window);
+    }
+
+    @Test
+    void parsesTheLegacyHeaders() {
+        RateLimiter.Window window = RateLimiter.parse(headers(
+                "X-Rate-Limit-Limit", "60", "X-Rate-Limit-Remaining", "12", "X-Rate-Limit-Reset", "0.5"));
+        assertEquals(new RateLimiter.Window(60, 12, 0.5), window);
+    }
+
+    @Test
+    void ignoresMissingOrGarbledHeaders() {
+        assertNull(RateLimiter.parse(headers()));
+        assertNull(RateLimiter.parse(headers("RateLimit", "limit=abc, remaining=, reset=x")));
+        assertNull(RateLimiter.parse(headers("X-Rate-Limit-Remaining", "5")));
+    }
+
+    @Test
+    void retryAfterComesFirstThenTheResetThenTwoSeconds() {
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        assertEquals(0.25, RateLimiter.retryAfterSeconds(headers("Retry-After", "0.25",
+                "RateLimit", "limit=10, remaining=0, reset=7"), now));
+        assertEquals(7.0, RateLimiter.retryAfterSeconds(headers("RateLimit", "limit=10, remaining=0, reset=7"), now));
+        assertEquals(3.5, RateLimiter.retryAfterSeconds(headers("X-Rate-Limit-Remaining", "0",
+                "X-Rate-Limit-Reset", "3.5"), now));
+        assertEquals(2.0, RateLimiter.retryAfterSeconds(headers(), now));
+        assertEquals(2.0, RateLimiter.retryAfterSeconds(headers("Retry-After", "soon"), now));
+    }
+
+    @Test
+    void retryAfterMayBeAnHttpDate() {
+        Instant now = Instant.parse("2026-01-01T00:00:00Z");
+        String in30s = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC).format(now.plusSeconds(30));
+        assertEquals(30.0, RateLimiter.retryAfterSeconds(headers("Retry-After", in30s), now));
+    }
+
+    @Test
+    void noWaitWithoutHeadersOrWithPlentyLeft() throws InterruptedException {
+        RateLimiter limiter = new RateLimiter(0, clock::get);
+        assertEquals(0, limiter.delayNanos());
+        limiter.acquire(new Sleeper());
+        limiter.update(headers("RateLimit", "limit=100, remaining=80, reset=5"));
+        assertEquals(0, limiter.delayNanos());
+    }
+
+    @Test
+    void belowHalfTheBudgetRequestsAreSpacedOverTheTimeLeft() throws InterruptedException {
+        RateLimiter limiter = new RateLimiter(0, clock::get);
+        limiter.acquire(new Sleeper());
+        limiter.update(headers("RateLimit", "limit=100, remaining=10, reset=5"));
+        // 10 left, one kept in hand: 5 s spread over 10 requests.
+        assertEquals(500 * MS, limiter.delayNanos());
+        clock.addAndGet(200 * MS);
+        // 4.8 s left over 10 requests: 480 ms after the last request, 280 ms from now.
+        assertEquals(280 * MS, limiter.delayNanos());
+    }
+
+    @Test
+    void atTheLastRequestItWaitsForTheReset() throws InterruptedException {
+        RateLimiter limiter = new RateLimiter(0, clock::get);
+        limiter.acquire(new Sleeper());
+        limiter.update(headers("RateLimit", "limit=100, remaining=1, reset=2.5"));
+        assertEquals(2_500 * MS, limiter.delayNanos());
+        clock.addAndGet(2_500 * MS);
+        assertEquals(0, limiter.delayNanos());
+    }
+
+    @Test
+    void aResponseWithoutHeadersStillCountsTheRequestAgainstTheWindow() throws InterruptedException {
+        RateLimiter limiter = new RateLimiter(0, clock::get);
+        limiter.update(headers("RateLimit", "limit=10, remaining=5, reset=10"));
+        assertEquals(0, limiter.delayNanos(), "half left: no wait");
+        limiter.acquire(new Sleeper());
+        limiter.update(headers()); // no headers: the local count goes on, 4 left of 10
+        assertEquals(2_500 * MS, limiter.delayNanos(), "10 s spread over the 4 requests left");
+    }
+
+    @Test
+    void the429WindowBlocksUntilItsEnd() {
+        RateLimiter limiter = new RateLimiter(0, clock::get);
+        limiter.exhausted(1_500);
+        assertEquals(1_500 * MS, limiter.delayNanos());
+    }
+
+    @Test
+    void theOwnCapSpacesRequests() throws InterruptedException {
+        RateLimiter limiter = new RateLimiter(4, clock::get);
+        assertEquals(0, limiter.delayNanos(), "the first request goes at once");
+        limiter.acquire(new Sleeper());
+        assertEquals(250 * MS, limiter.delayNanos());
+        clock.addAndGet(100 * MS);
+        assertEquals(150 * MS, limiter.delayNanos());
+        limiter.update(headers("RateLimit", "limit=100, remaining=1, reset=2"));
+        assertEquals(2_000 * MS, limiter.delayNanos(), "the longer of the two waits");
+    }
+
+    @Test
+    void waitsAreCountedAndTakenOnce() throws InterruptedException {
+        RateLimiter limiter = new RateLimiter(50); // 20 ms apart, on the real clock
+        limiter.acquire(new Sleeper());
+        limiter.acquire(new Sleeper());
+        long waited = limiter.takeWaitedMillis();
+        assertTrue(waited >= 1 && waited <= 20, "waited " + waited);
+        assertEquals(0, limiter.takeWaitedMillis());
+    }
+}

@@ -1,0 +1,162 @@
+package io.closeconnect.users;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+
+import io.closeconnect.users.fake.FakeCloseApi;
+import io.closeconnect.users.fake.FakeCloseApi.Fault;
+import mockwebserver3.MockWebServer;
+import org.apache.kafka.common.metrics.PluginMetrics;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.apache.kafka.connect.source.SourceTaskContext;
+import org.apache.kafka.connect.storage.OffsetStorageReader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+/** The task stops within a second whatever it is waiting on, and fails plainly on a fatal answer. */
+class TaskStopTest {
+
+    private static final String KEY = "api_stop_test_key";
+
+    private final FakeCloseApi fake = new FakeCloseApi(KEY, 11, true);
+    private final MockWebServer server = new MockWebServer();
+    private final Map<String, String> props = new HashMap<>();
+    private final CloseUsersSourceTask task = new CloseUsersSourceTask();
+
+    @BeforeEach
+    void start() throws Exception {
+        fake.addUsers(30);
+        server.setDispatcher(fake);
+        server.start();
+        props.put(CloseUsersConfig.API_KEY, KEY);
+        props.put(CloseUsersConfig.API_URL, server.url("/").toString());
+        props.put(CloseUsersConfig.PAGE_SIZE, "10");
+        task.initialize(new SourceTaskContext() {
+            @Override
+            public Map<String, String> configs() {
+                return props;
+            }
+
+            @Override
+            public OffsetStorageReader offsetStorageReader() {
+                return new OffsetStorageReader() {
+                    @Override
+                    public <T> Map<String, Object> offset(Map<String, T> partition) {
+                        return null;
+                    }
+
+                    @Override
+                    public <T> Map<Map<String, T>, Map<String, Object>> offsets(Collection<Map<String, T>> partitions) {
+                        return Map.of();
+                    }
+                };
+            }
+
+            @Override
+            public PluginMetrics pluginMetrics() {
+                return null;
+            }
+        });
+    }
+
+    @AfterEach
+    void stopServer() {
+        server.close();
+    }
+
+    private CompletableFuture<Object> pollInBackground() {
+        return CompletableFuture.supplyAsync(() -> {
+            try {
+                return task.poll();
+            } catch (Throwable t) {
+                return t;
+            }
+        });
+    }
+
+    private void assertStopsWithinOneSecond(CompletableFuture<Object> poll) throws Exception {
+        assertFalse(poll.isDone(), "poll() should still be waiting");
+        long start = System.nanoTime();
+        task.stop();
+        Object result = poll.get(1, TimeUnit.SECONDS);
+        long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+        assertNull(result, "poll() returns null when stopped, got " + result);
+        assertTrue(elapsedMs < 1_000, "stopped after " + elapsedMs + " ms");
+    }
+
+    @Test
+    void aTaskStoppedDuringALongBackoffStopsWithinOneSecond() throws Exception {
+        props.put(CloseUsersConfig.RETRY_BACKOFF_INITIAL_MS, "120000");
+        props.put(CloseUsersConfig.RETRY_BACKOFF_MAX_MS, "120000");
+        for (int i = 0; i < 10; i++) {
+            fake.queueFault(Fault.STATUS_503_HTML);
+        }
+        task.start(props);
+        CompletableFuture<Object> poll = pollInBackground();
+        while (server.getRequestCount() == 0) {
+            Thread.sleep(5);
+        }
+        Thread.sleep(300); // now in a backoff of up to 120 s (the jitter draws a short one 1 time in 400)
+        assertStopsWithinOneSecond(poll);
+    }
+
+    @Test
+    void aTaskStoppedDuringARequestStopsWithinOneSecond() throws Exception {
+        props.put(CloseUsersConfig.HTTP_TIMEOUT_MS, "60000");
+        fake.responseDelayMs(3_000);
+        task.start(props);
+        CompletableFuture<Object> poll = pollInBackground();
+        while (server.getRequestCount() == 0) {
+            Thread.sleep(5);
+        }
+        Thread.sleep(100);
+        assertStopsWithinOneSecond(poll);
+    }
+
+    @Test
+    void aTaskStoppedDuringARateLimitWaitStopsWithinOneSecond() throws Exception {
+        fake.queueResponse(new mockwebserver3.MockResponse.Builder().code(429).setHeader("Retry-After", "3600").build());
+        task.start(props);
+        CompletableFuture<Object> poll = pollInBackground();
+        while (server.getRequestCount() == 0) {
+            Thread.sleep(5);
+        }
+        Thread.sleep(100);
+        assertStopsWithinOneSecond(poll);
+    }
+
+    @Test
+    void transientFailuresAreRetriedInsidePollAndTheWholePageIsEmitted() throws Exception {
+        props.put(CloseUsersConfig.RETRY_BACKOFF_INITIAL_MS, "5");
+        fake.queueFault(Fault.TRUNCATED_JSON);
+        fake.queueFault(Fault.STATUS_429);
+        fake.queueFault(Fault.DISCONNECT);
+        task.start(props);
+        List<SourceRecord> records = task.poll();
+        assertEquals(List.copyOf(fake.currentVersions().keySet()).subList(0, 10),
+                records.stream().map(r -> (String) r.key()).toList());
+        assertEquals(9L, records.get(9).sourceOffset().get(SweepState.SKIP), "the offset after the page's last user");
+        task.stop();
+    }
+
+    @Test
+    void aFatalAnswerFailsPollWithANonRetriableException() { // CloseApiException is a plain ConnectException
+        fake.apiKey("api_other_key");
+        task.start(props);
+        CloseApiException e = assertThrows(CloseApiException.class, task::poll);
+        assertTrue(e.getMessage().contains("Check close.api.key"), e.getMessage());
+        assertEquals(1, server.getRequestCount());
+        task.stop();
+    }
+}

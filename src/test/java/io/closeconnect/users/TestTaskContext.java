@@ -1,0 +1,65 @@
+package io.closeconnect.users;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+import org.apache.kafka.common.metrics.Metrics;
+import org.apache.kafka.common.metrics.PluginMetrics;
+import org.apache.kafka.common.metrics.internals.PluginMetricsImpl;
+import org.apache.kafka.connect.source.SourceTaskContext;
+import org.apache.kafka.connect.storage.OffsetStorageReader;
+
+/** A task context for unit tests: empty offset storage and real plugin metrics on a private registry. */
+final class TestTaskContext implements SourceTaskContext {
+
+    final Metrics metrics = new Metrics();
+    private final Map<String, String> configs;
+    private final PluginMetricsImpl pluginMetrics;
+    /** What {@link #pluginMetrics()} does instead of answering, as on a worker older than 4.1; null: answer. */
+    Error pluginMetricsError;
+
+    TestTaskContext(Map<String, String> configs) {
+        this.configs = configs;
+        Map<String, String> tags = new LinkedHashMap<>();
+        tags.put("connector", "test");
+        tags.put("task", "0");
+        this.pluginMetrics = new PluginMetricsImpl(metrics, tags);
+    }
+
+    /** The current value of one of the task's plugin metrics, or null when it is not registered. */
+    Object metric(String name) {
+        var metric = metrics.metrics().get(metrics.metricName(name, "plugins",
+                new HashMap<>(Map.of("connector", "test", "task", "0"))));
+        return metric == null ? null : metric.metricValue();
+    }
+
+    @Override
+    public Map<String, String> configs() {
+        return configs;
+    }
+
+    @Override
+    public OffsetStorageReader offsetStorageReader() {
+        return new OffsetStorageReader() {
+            @Override
+            public <T> Map<String, Object> offset(Map<String, T> partition) {
+                return null;
+            }
+
+            @Override
+            public <T> Map<Map<String, T>, Map<String, Object>> offsets(Collection<Map<String, T>> partitions) {
+                return Map.of();
+            }
+        };
+    }
+
+    @Override
+    public PluginMetrics pluginMetrics() {
+        if (pluginMetricsError != null) {
+            throw pluginMetricsError;
+        }
+        return pluginMetrics;
+    }
+}
