@@ -2,18 +2,12 @@ package io.closeconnect.users;
 
 import java.lang.management.ManagementFactory;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
-import org.apache.kafka.common.metrics.Metrics;
-import org.apache.kafka.common.metrics.PluginMetrics;
-import org.apache.kafka.common.metrics.internals.PluginMetricsImpl;
 import org.apache.kafka.connect.source.SourceRecord;
-import org.apache.kafka.connect.source.SourceTaskContext;
-import org.apache.kafka.connect.storage.OffsetStorageReader;
 
 import io.closeconnect.users.fake.FakeCloseApi;
 import mockwebserver3.Dispatcher;
@@ -94,7 +88,7 @@ final class HttpSweepBenchmark implements AutoCloseable {
         props.put(CloseUsersConfig.PAGE_SIZE, Integer.toString(pageSize));
         props.put(CloseUsersConfig.POLL_INTERVAL_MS, Long.toString(pollIntervalMs));
         task = new CloseUsersSourceTask();
-        task.initialize(new Context(props));
+        task.initialize(new TestTaskContext(props));
         task.start(props);
     }
 
@@ -237,41 +231,6 @@ final class HttpSweepBenchmark implements AutoCloseable {
             int perSweep = (users - 2) / (pageSize - 1) + 1;
             return new BudgetResult(perSecond, burst, users, seconds, ok, tooMany, steadyRate, ok / seconds,
                     ok / perSweep);
-        }
-    }
-
-    /** Empty offset storage, and plugin metrics on a private registry. */
-    private static final class Context implements SourceTaskContext {
-        private final Map<String, String> configs;
-        private final PluginMetrics metrics = new PluginMetricsImpl(new Metrics(), Map.of("connector", "bench", "task", "0"));
-
-        Context(Map<String, String> configs) {
-            this.configs = configs;
-        }
-
-        @Override
-        public Map<String, String> configs() {
-            return configs;
-        }
-
-        @Override
-        public OffsetStorageReader offsetStorageReader() {
-            return new OffsetStorageReader() {
-                @Override
-                public <T> Map<String, Object> offset(Map<String, T> partition) {
-                    return null;
-                }
-
-                @Override
-                public <T> Map<Map<String, T>, Map<String, Object>> offsets(Collection<Map<String, T>> partitions) {
-                    return Map.of();
-                }
-            };
-        }
-
-        @Override
-        public PluginMetrics pluginMetrics() {
-            return metrics;
         }
     }
 }

@@ -2,9 +2,7 @@ package io.closeconnect.users;
 
 import java.lang.management.ManagementFactory;
 import java.lang.management.ThreadMXBean;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.List;
 import java.util.Map;
 
 import com.fasterxml.jackson.databind.JsonNode;
@@ -164,13 +162,5 @@ final class ParseBenchmark {
         Arrays.sort(copy);
         int n = copy.length;
         return n % 2 == 1 ? copy[n / 2] : (copy[n / 2 - 1] + copy[n / 2]) / 2;
-    }
-
-    static List<Double> list(double[] values) {
-        List<Double> out = new ArrayList<>();
-        for (double v : values) {
-            out.add(v);
-        }
-        return out;
     }
 }
