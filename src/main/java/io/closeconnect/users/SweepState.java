@@ -1,11 +1,13 @@
 package io.closeconnect.users;
 
+import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 
 import org.apache.kafka.connect.errors.ConnectException;
 
@@ -46,14 +48,14 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
 
     static final int MAX_ANCHORS = 4;
     /**
-     * Up to this many entries, {@link #recent} also keeps the versions an incremental sweep emitted
-     * at or before its start. The in-memory record of them dies with the task, and a restart whose
-     * walk lost its anchors starts over from the top of the list: without them in the offset, it
-     * would emit them again, which exactly-once delivery must not do. Beyond the limit (and during
-     * the snapshot, which emits every user) the offset would grow too large, and such a restart may
-     * repeat them.
+     * The most entries {@link #recent} holds, which keeps every offset under about 60 KB.
+     * It keeps the versions emitted after the sweep start (the next sweep's filter would meet them
+     * again) and, during an incremental sweep, the versions that sweep emitted at or before its
+     * start (the in-memory record of them dies with the task, and a restart whose walk lost its
+     * anchors starts over from the top of the list). Past the limit, such as during a bulk import
+     * or the snapshot, those versions may be emitted a second time: a duplicate, never a loss.
      */
-    static final int MAX_RECENT_IN_SWEEP = 1_000;
+    static final int MAX_RECENT = 1_000;
 
     private static final char ENTRY_SEPARATOR = ',';
     private static final char VERSION_SEPARATOR = '@';
@@ -71,7 +73,7 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
 
     public SweepState {
         anchors = List.copyOf(anchors);
-        recent = Collections.unmodifiableMap(new HashMap<>(recent));
+        recent = recent instanceof RecentVersions shared ? shared : new RecentVersions(new HashMap<>(recent));
     }
 
     /** The state of a connector that has never run: the first sweep emits every user. */
@@ -130,10 +132,10 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
             newAnchors.remove(0);
         }
         Map<String, Long> newRecent = recent;
-        boolean keep = user.updatedMicros() > sweepStarted || watermark != null && recent.size() < MAX_RECENT_IN_SWEEP;
-        if (emitted && keep) {
-            newRecent = new HashMap<>(recent);
-            newRecent.put(user.id(), user.updatedMicros());
+        boolean wanted = user.updatedMicros() > sweepStarted || watermark != null;
+        boolean room = recent.size() < MAX_RECENT || recent.containsKey(user.id());
+        if (emitted && wanted && room) {
+            newRecent = ((RecentVersions) recent).with(user.id(), user.updatedMicros());
         }
         return new SweepState(position, watermark, sweepStarted, newAnchors, newRecent);
     }
@@ -157,10 +159,7 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         map.put(WATERMARK, watermark == null ? null : Timestamps.format(watermark));
         map.put(SWEEP_STARTED, sweepStarted == null ? null : Timestamps.format(sweepStarted));
         map.put(ANCHORS, encode(anchors));
-        List<Version> recentList = new ArrayList<>(recent.size());
-        recent.forEach((id, micros) -> recentList.add(new Version(id, micros)));
-        recentList.sort((a, b) -> a.id().compareTo(b.id()));
-        map.put(RECENT, encode(recentList));
+        map.put(RECENT, ((RecentVersions) recent).encoded());
         return map;
     }
 
@@ -266,5 +265,56 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
             }
         }
         return versions;
+    }
+
+    /**
+     * The {@code recent} map: immutable, shared by every state until an emit adds to it, and
+     * encoded for the offset once rather than for every record.
+     */
+    private static final class RecentVersions extends AbstractMap<String, Long> {
+        private final Map<String, Long> versions;
+        private volatile String encoded;
+
+        RecentVersions(Map<String, Long> versions) {
+            this.versions = versions;
+        }
+
+        RecentVersions with(String id, long micros) {
+            Map<String, Long> copy = new HashMap<>(versions);
+            copy.put(id, micros);
+            return new RecentVersions(copy);
+        }
+
+        String encoded() {
+            String text = encoded;
+            if (text == null) {
+                List<Version> sorted = new ArrayList<>(versions.size());
+                versions.forEach((id, micros) -> sorted.add(new Version(id, micros)));
+                sorted.sort((a, b) -> a.id().compareTo(b.id()));
+                text = encode(sorted);
+                encoded = text;
+            }
+            return text;
+        }
+
+        @Override
+        public Long get(Object key) {
+            return versions.get(key);
+        }
+
+        @Override
+        public boolean containsKey(Object key) {
+            return versions.containsKey(key);
+        }
+
+        @Override
+        public int size() {
+            return versions.size();
+        }
+
+        @Override
+        public Set<Entry<String, Long>> entrySet() {
+            return Collections.unmodifiableMap(versions).entrySet();
+        }
     }
 }

@@ -83,4 +83,24 @@ class SweepStateTest {
         assertEquals(new ArrayList<>(new HashMap<>(partition).keySet()), new ArrayList<>(partition.keySet()),
                 "the order Connect's JSON round trip gives back");
     }
+
+    @Test
+    void recentIsCappedSoABulkImportKeepsTheOffsetSmall() {
+        SweepState state = new SweepState(0, T1, T2, List.of(), Map.of());
+        for (int i = 0; i < SweepState.MAX_RECENT + 500; i++) {
+            CloseUser user = new CloseUser("user_" + i, T2 + 1 + i, null);
+            SweepState next = state.processed(user, i, true);
+            if (i >= SweepState.MAX_RECENT) {
+                assertTrue(next.recent() == state.recent(), "a full recent is shared, not copied, by the next state");
+            }
+            state = next;
+        }
+        assertEquals(SweepState.MAX_RECENT, state.recent().size());
+        String encoded = (String) state.toMap().get("recent");
+        assertEquals(SweepState.MAX_RECENT, encoded.split(",").length);
+        assertTrue(encoded.length() < 64_000, "offset stays small: " + encoded.length());
+        CloseUser again = new CloseUser("user_3", T2 + 10_000, null);
+        assertEquals(T2 + 10_000, state.processed(again, 0, true).recent().get("user_3"),
+                "a user already in a full recent is still updated");
+    }
 }

@@ -262,4 +262,25 @@ class UserSweepTest {
         double rate = (double) harness.duplicates() / harness.emitted.size();
         assertTrue(rate <= 0.01, harness.duplicates() + " duplicates in " + harness.emitted.size() + " records");
     }
+
+    @Test
+    void bulkImportDuringASweepLosesNothingAndKeepsTheOffsetBounded() throws Exception {
+        FakeCloseApi api = fake(43);
+        api.addUsers(100);
+        SweepHarness harness = new SweepHarness(api, 50);
+        harness.runSweeps(1);
+        AtomicInteger request = new AtomicInteger();
+        api.beforeEachRequest(a -> {
+            if (request.incrementAndGet() == 2) {
+                a.addUsers(3000); // after the sweep start and ahead of the walk: all belong in recent
+            }
+        });
+        harness.runSweeps(1);
+        assertEquals(SweepState.MAX_RECENT, harness.sweep().state().recent().size());
+        api.beforeEachRequest(a -> { });
+        harness.runSweeps(2);
+        assertEquals(List.of(), harness.missingCurrentVersions());
+        assertTrue(harness.duplicates() <= 3000 - SweepState.MAX_RECENT,
+                "only the imports recent had no room for come again: " + harness.duplicates());
+    }
 }
