@@ -60,6 +60,13 @@ public final class Quickstart {
         configureLogging(data.resolve("logs").resolve("quickstart.log"));
         boolean resumed = Files.exists(data.resolve("connect.offsets"));
 
+        String busy = busyPorts(Map.of(SANDBOX_PORT, "the Close sandbox", CONNECT_PORT, "Connect's REST API",
+                BROKER_PORT, "Kafka", CONTROLLER_PORT, "Kafka's controller"));
+        if (!busy.isEmpty()) {
+            System.err.println("Cannot start: " + busy + ". Is another quickstart running? Stop it (Ctrl-C) and retry.");
+            System.exit(1);
+        }
+
         String apiKey = System.getenv("CLOSE_API_KEY");
         boolean sandboxMode = apiKey == null || apiKey.isBlank();
 
@@ -123,6 +130,20 @@ public final class Quickstart {
             printerDone.countDown();
         }
         stopped.await();
+    }
+
+    /** The ports of the map that something else listens on already, described; empty when all are free. */
+    private static String busyPorts(Map<Integer, String> ports) {
+        List<String> busy = new java.util.ArrayList<>();
+        for (Map.Entry<Integer, String> port : new java.util.TreeMap<>(ports).entrySet()) {
+            try (java.net.ServerSocket socket = new java.net.ServerSocket()) {
+                socket.setReuseAddress(true);
+                socket.bind(new java.net.InetSocketAddress(java.net.InetAddress.getLoopbackAddress(), port.getKey()));
+            } catch (java.io.IOException e) {
+                busy.add("port " + port.getKey() + " (" + port.getValue() + ") is in use");
+            }
+        }
+        return String.join(", ", busy);
     }
 
     private static Connect<StandaloneHerder> startConnect(String bootstrapServers, Path data) {
