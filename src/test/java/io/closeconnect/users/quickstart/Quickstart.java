@@ -44,10 +44,12 @@ public final class Quickstart {
 
     static final String TOPIC = "close.users";
     static final String CONNECTOR = "close-users-quickstart";
-    private static final int SANDBOX_PORT = 18080;
-    private static final int CONNECT_PORT = 18083;
-    private static final int BROKER_PORT = 19092;
-    private static final int CONTROLLER_PORT = 19093;
+    // Fixed, so that the sandbox's URL (part of the source partition) is the same on every run;
+    // system properties move them (QuickstartIT uses free ports).
+    private static final int SANDBOX_PORT = Integer.getInteger("quickstart.sandbox.port", 18080);
+    private static final int CONNECT_PORT = Integer.getInteger("quickstart.connect.port", 18083);
+    private static final int BROKER_PORT = Integer.getInteger("quickstart.kafka.port", 19092);
+    private static final int CONTROLLER_PORT = Integer.getInteger("quickstart.controller.port", 19093);
     private static final ObjectMapper JSON = new ObjectMapper();
     private static final DateTimeFormatter CLOCK = DateTimeFormatter.ofPattern("HH:mm:ss");
 
