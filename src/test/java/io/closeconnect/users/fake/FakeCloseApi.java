@@ -329,6 +329,36 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         throw new IllegalArgumentException("no user " + id);
     }
 
+    /** Every live user as Close JSON, in list order: what {@link #importUsers} reads back. */
+    public synchronized ArrayNode exportUsers() {
+        ArrayNode exported = JSON.createArrayNode();
+        for (User user : users) {
+            exported.add(toJson(user));
+        }
+        return exported;
+    }
+
+    /**
+     * Adds users exported by {@link #exportUsers}, with their ids, names and dates (for example a
+     * sandbox's users from its previous run). New ids continue after the highest imported one.
+     */
+    public synchronized void importUsers(ArrayNode exported) {
+        for (var node : exported) {
+            String id = node.get("id").textValue();
+            User user = new User(id, node.get("first_name").textValue(), node.get("last_name").textValue(),
+                    io.closeconnect.users.Timestamps.parseMicros(node.get("date_created").textValue()));
+            user.email = node.get("email").textValue();
+            user.updatedMicros = io.closeconnect.users.Timestamps.parseMicros(node.get("date_updated").textValue());
+            user.extraField = node.hasNonNull("phone_number") ? node.get("phone_number").textValue() : null;
+            users.add(user);
+            record(user);
+            clockMicros = Math.max(clockMicros, user.updatedMicros);
+            if (id.matches("user_\\d+")) {
+                nextId = Math.max(nextId, Long.parseLong(id.substring(5)) + 1);
+            }
+        }
+    }
+
     // ---------------------------------------------------------------- observation
 
     public synchronized List<VersionLife> history() {
