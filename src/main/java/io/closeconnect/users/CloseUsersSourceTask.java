@@ -3,6 +3,12 @@ package io.closeconnect.users;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 
 import org.apache.kafka.connect.source.SourceRecord;
 import org.apache.kafka.connect.source.SourceTask;
@@ -17,6 +23,12 @@ public class CloseUsersSourceTask extends SourceTask {
 
     private static final Logger log = LoggerFactory.getLogger(CloseUsersSourceTask.class);
     private static final long MAX_IDLE_WAIT_MS = 1_000L;
+    /**
+     * The longest one {@link #poll()} blocks. The worker calls {@link #stop()} only after poll()
+     * returns, on the same thread, so a page that waits on backoff or rate limits for minutes is
+     * fetched on {@link #fetcher} while poll() returns null every second.
+     */
+    private static final long MAX_POLL_BLOCK_MS = 1_000L;
 
     private CloseUsersConfig config;
     private Sleeper sleeper;
@@ -26,6 +38,10 @@ public class CloseUsersSourceTask extends SourceTask {
     private long nextSweepAtMs;
     private SweepStats stats;
     private SyncMetrics metrics;
+    private ExecutorService fetcher;
+    private Future<UserSweep.Step> pending;
+    private long pendingSkip;
+    private long pendingStartMs;
 
     @Override
     public String version() {
@@ -42,6 +58,12 @@ public class CloseUsersSourceTask extends SourceTask {
         SweepState restored = SweepState.fromMap(context.offsetStorageReader().offset(partition));
         sweep = new UserSweep(client, config.pageSize(), config.watermarkLagMs(), restored);
         mapper = new UserRecordMapper(partition, config.topic());
+        fetcher = Executors.newSingleThreadExecutor(runnable -> {
+            Thread thread = new Thread(runnable, "close-users-fetch");
+            thread.setDaemon(true);
+            return thread;
+        });
+        pending = null;
         metrics = SyncMetrics.forTask(context);
         metrics.watermark(restored.watermark());
         nextSweepAtMs = 0;
@@ -62,19 +84,30 @@ public class CloseUsersSourceTask extends SourceTask {
             if (sleeper.stopped()) {
                 return null;
             }
-            if (!sweep.inProgress()) {
-                long waitMs = nextSweepAtMs - System.currentTimeMillis();
-                if (waitMs > 0) {
-                    sleeper.sleep(Math.min(waitMs, MAX_IDLE_WAIT_MS));
-                    return null;
+            if (pending == null) {
+                if (!sweep.inProgress()) {
+                    long waitMs = nextSweepAtMs - System.currentTimeMillis();
+                    if (waitMs > 0) {
+                        sleeper.sleep(Math.min(waitMs, MAX_IDLE_WAIT_MS));
+                        return null;
+                    }
+                    stats = new SweepStats(client.requests());
                 }
-                stats = new SweepStats(client.requests());
+                pendingSkip = sweep.state().skip();
+                pendingStartMs = System.currentTimeMillis();
+                pending = fetcher.submit(sweep::step);
             }
-            long skip = sweep.state().skip();
-            long pageStartMs = System.currentTimeMillis();
+            long skip = pendingSkip;
+            long pageStartMs = pendingStartMs;
             UserSweep.Step step;
             try {
-                step = sweep.step();
+                step = pending.get(MAX_POLL_BLOCK_MS, TimeUnit.MILLISECONDS);
+                pending = null;
+            } catch (TimeoutException e) {
+                return null;
+            } catch (ExecutionException e) {
+                pending = null;
+                throw rethrow(e.getCause());
             } finally {
                 long waited = client.takeRateLimitWaitMillis();
                 stats.rateLimitWaitMs += waited;
@@ -128,12 +161,34 @@ public class CloseUsersSourceTask extends SourceTask {
         if (client != null) {
             client.close();
         }
+        if (fetcher != null) {
+            fetcher.shutdownNow();
+            try {
+                fetcher.awaitTermination(500, TimeUnit.MILLISECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
         if (metrics != null) {
             metrics.close();
         }
         if (first) {
             log.info("Close users task stopped");
         }
+    }
+
+    /** The page fetch's failure, as poll() throws it: the task fails with the fetch's own message. */
+    private InterruptedException rethrow(Throwable cause) throws InterruptedException {
+        if (cause instanceof InterruptedException interrupted) {
+            return interrupted;
+        }
+        if (cause instanceof RuntimeException runtime) {
+            throw runtime;
+        }
+        if (cause instanceof Error error) {
+            throw error;
+        }
+        throw new org.apache.kafka.connect.errors.ConnectException(cause);
     }
 
     private static String describe(Long watermark) {

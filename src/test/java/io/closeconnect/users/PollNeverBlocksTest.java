@@ -1,0 +1,127 @@
+package io.closeconnect.users;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+import org.apache.kafka.common.metrics.PluginMetrics;
+import org.apache.kafka.connect.source.SourceRecord;
+import org.apache.kafka.connect.source.SourceTaskContext;
+import org.apache.kafka.connect.storage.OffsetStorageReader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import io.closeconnect.users.fake.FakeCloseApi;
+import mockwebserver3.MockWebServer;
+
+/**
+ * The way a Kafka 4.x worker drives a source task: poll() again and again on one thread, and
+ * stop() on that same thread only after poll() has returned. A page that waits minutes on backoff
+ * must therefore never hold poll() for more than about a second.
+ */
+class PollNeverBlocksTest {
+
+    private static final String KEY = "api_poll_test_key";
+
+    private final FakeCloseApi fake = new FakeCloseApi(KEY, 5, true);
+    private final MockWebServer server = new MockWebServer();
+    private final Map<String, String> props = new HashMap<>();
+    private final CloseUsersSourceTask task = new CloseUsersSourceTask();
+
+    @BeforeEach
+    void start() throws Exception {
+        fake.addUsers(30);
+        server.setDispatcher(fake);
+        server.start();
+        props.put(CloseUsersConfig.API_KEY, KEY);
+        props.put(CloseUsersConfig.API_URL, server.url("/").toString());
+        props.put(CloseUsersConfig.PAGE_SIZE, "10");
+        task.initialize(new SourceTaskContext() {
+            @Override
+            public Map<String, String> configs() {
+                return props;
+            }
+
+            @Override
+            public OffsetStorageReader offsetStorageReader() {
+                return new OffsetStorageReader() {
+                    @Override
+                    public <T> Map<String, Object> offset(Map<String, T> partition) {
+                        return null;
+                    }
+
+                    @Override
+                    public <T> Map<Map<String, T>, Map<String, Object>> offsets(Collection<Map<String, T>> partitions) {
+                        return Map.of();
+                    }
+                };
+            }
+
+            @Override
+            public PluginMetrics pluginMetrics() {
+                return null;
+            }
+        });
+    }
+
+    @AfterEach
+    void stopServer() {
+        server.close();
+    }
+
+    private static boolean fetchThreadAlive() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.isAlive() && t.getName().equals("close-users-fetch"));
+    }
+
+    @Test
+    void pollReturnsEverySecondDuringALongBackoffAndStopOnTheSameThreadIsPrompt() throws Exception {
+        props.put(CloseUsersConfig.RETRY_BACKOFF_INITIAL_MS, "120000");
+        props.put(CloseUsersConfig.RETRY_BACKOFF_MAX_MS, "120000");
+        for (int i = 0; i < 10; i++) {
+            fake.queueFault(FakeCloseApi.Fault.STATUS_503_HTML);
+        }
+        task.start(props);
+        for (int i = 0; i < 3; i++) {
+            long start = System.nanoTime();
+            assertNull(task.poll(), "nothing to deliver while the page is in backoff");
+            long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(elapsedMs < 1_500, "poll() held the worker's thread for " + elapsedMs + " ms");
+        }
+        assertTrue(fetchThreadAlive());
+        long start = System.nanoTime();
+        task.stop();
+        long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(elapsedMs < 1_000, "stop() took " + elapsedMs + " ms");
+        Thread.sleep(100);
+        assertFalse(fetchThreadAlive(), "the fetch thread ends with the task");
+    }
+
+    @Test
+    void aSlowPageArrivesThroughLaterPolls() throws Exception {
+        fake.responseDelayMs(2_500);
+        task.start(props);
+        int nullPolls = 0;
+        List<SourceRecord> records = null;
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (records == null && System.currentTimeMillis() < deadline) {
+            long start = System.nanoTime();
+            records = task.poll();
+            assertTrue((System.nanoTime() - start) / 1_000_000 < 1_500, "poll() blocked too long");
+            if (records == null) {
+                nullPolls++;
+            }
+        }
+        assertTrue(nullPolls >= 2, "the 2.5 s page spans several polls: " + nullPolls);
+        assertEquals(10, records.size(), "the first page, once it arrives");
+        assertEquals(1, fake.requestCount(), "the page was requested once, not again by each poll");
+        task.stop();
+    }
+}
