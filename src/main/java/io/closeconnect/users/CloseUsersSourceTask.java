@@ -55,7 +55,12 @@ public class CloseUsersSourceTask extends SourceTask {
         sleeper = new Sleeper();
         client = new CloseApiClient(config, sleeper);
         Map<String, String> partition = SweepState.partition(config.apiUrl());
-        SweepState restored = SweepState.fromMap(context.offsetStorageReader().offset(partition));
+        SweepState stored = SweepState.fromMap(context.offsetStorageReader().offset(partition));
+        SweepState restored = stored.inOrder(config.orderBy());
+        if (stored.sweepInProgress() && stored.orderBy() != null && !stored.orderBy().equals(config.orderBy())) {
+            log.warn("{} changed from '{}' to '{}' during a sweep: walking the list again from the start, with the "
+                    + "same watermark", CloseUsersConfig.ORDER_BY, stored.orderBy(), config.orderBy());
+        }
         sweep = new UserSweep(client, config.pageSize(), config.watermarkLagMs(), restored);
         mapper = new UserRecordMapper(partition, config.topic());
         fetcher = Executors.newSingleThreadExecutor(runnable -> {

@@ -27,12 +27,14 @@ import org.apache.kafka.connect.errors.ConnectException;
  * @param anchors      the last users processed by the sweep in progress, oldest first, at most
  *                     {@link #MAX_ANCHORS}. The next page must contain one of them unchanged, or
  *                     the list shifted under the sweep and it steps back
+ * @param orderBy      the {@code close.users.order.by} the positions and anchors refer to;
+ *                     {@code null} when unknown (an offset written by hand)
  * @param recent       users emitted with a {@code date_updated} after the watermark, id to micros.
  *                     Only these could be met again by a filter on the watermark, so only these
  *                     are remembered to keep them from being emitted twice
  */
 public record SweepState(long skip, Long watermark, Long sweepStarted, List<Version> anchors,
-                         Map<String, Long> recent) {
+                         Map<String, Long> recent, String orderBy) {
 
     /** Offset keys. */
     public static final String SKIP = "skip";
@@ -40,6 +42,7 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
     public static final String SWEEP_STARTED = "sweep_started";
     public static final String ANCHORS = "anchors";
     public static final String RECENT = "recent";
+    public static final String ORDER_BY = "order_by";
 
     /** Source partition keys. */
     public static final String PARTITION_URL = "close_api_url";
@@ -71,6 +74,11 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         }
     }
 
+    /** A state whose order is unknown, as an offset written by hand without {@code order_by}. */
+    public SweepState(long skip, Long watermark, Long sweepStarted, List<Version> anchors, Map<String, Long> recent) {
+        this(skip, watermark, sweepStarted, anchors, recent, null);
+    }
+
     public SweepState {
         anchors = List.copyOf(anchors);
         recent = recent instanceof RecentVersions shared ? shared : new RecentVersions(new HashMap<>(recent));
@@ -78,7 +86,7 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
 
     /** The state of a connector that has never run: the first sweep emits every user. */
     public static SweepState initial() {
-        return new SweepState(0, null, null, List.of(), Map.of());
+        return new SweepState(0, null, null, List.of(), Map.of(), null);
     }
 
     /**
@@ -107,16 +115,28 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
     }
 
     SweepState started(long sweepStartedMicros) {
-        return new SweepState(0, watermark, sweepStartedMicros, List.of(), recent);
+        return new SweepState(0, watermark, sweepStartedMicros, List.of(), recent, orderBy);
+    }
+
+    /**
+     * This state for a walk in {@code order}. A position and anchors taken in another order say
+     * nothing about this one, so a sweep in progress walks again from the start of the list, with
+     * the same watermark and sweep start: nothing it had not emitted yet is skipped.
+     */
+    SweepState inOrder(String order) {
+        if (orderBy == null || orderBy.equals(order)) {
+            return orderBy == null ? new SweepState(skip, watermark, sweepStarted, anchors, recent, order) : this;
+        }
+        return new SweepState(0, watermark, sweepStarted, List.of(), recent, order);
     }
 
     SweepState withSkip(long newSkip) {
-        return new SweepState(newSkip, watermark, sweepStarted, anchors, recent);
+        return new SweepState(newSkip, watermark, sweepStarted, anchors, recent, orderBy);
     }
 
     /** Forgets the position (not the watermark or the sweep start): the walk begins again at 0. */
     SweepState restartWalk() {
-        return new SweepState(0, watermark, sweepStarted, List.of(), recent);
+        return new SweepState(0, watermark, sweepStarted, List.of(), recent, orderBy);
     }
 
     /** The state after processing {@code user} at list position {@code position}. */
@@ -137,7 +157,7 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         if (emitted && wanted && room) {
             newRecent = ((RecentVersions) recent).with(user.id(), user.updatedMicros());
         }
-        return new SweepState(position, watermark, sweepStarted, newAnchors, newRecent);
+        return new SweepState(position, watermark, sweepStarted, newAnchors, newRecent, orderBy);
     }
 
     /** The state once the walk has passed the last page: the sweep start becomes the watermark. */
@@ -149,7 +169,7 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
                 kept.put(id, micros);
             }
         });
-        return new SweepState(0, newWatermark, null, List.of(), kept);
+        return new SweepState(0, newWatermark, null, List.of(), kept, orderBy);
     }
 
     /** This state as a Connect offset: only strings and longs, timestamps as ISO-8601 with micros. */
@@ -160,6 +180,7 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         map.put(SWEEP_STARTED, sweepStarted == null ? null : Timestamps.format(sweepStarted));
         map.put(ANCHORS, encode(anchors));
         map.put(RECENT, ((RecentVersions) recent).encoded());
+        map.put(ORDER_BY, orderBy);
         return map;
     }
 
@@ -174,9 +195,9 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
             return initial();
         }
         for (String key : map.keySet()) {
-            if (!List.of(SKIP, WATERMARK, SWEEP_STARTED, ANCHORS, RECENT).contains(key)) {
+            if (!List.of(SKIP, WATERMARK, SWEEP_STARTED, ANCHORS, RECENT, ORDER_BY).contains(key)) {
                 throw new ConnectException("Offset key '" + key + "' is unknown; the keys are "
-                        + List.of(SKIP, WATERMARK, SWEEP_STARTED, ANCHORS, RECENT));
+                        + List.of(SKIP, WATERMARK, SWEEP_STARTED, ANCHORS, RECENT, ORDER_BY));
             }
         }
         long skip = 0;
@@ -208,7 +229,12 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         for (Version version : recentList) {
             recent.put(version.id(), version.micros());
         }
-        return new SweepState(skip, watermark, sweepStarted, anchors, recent);
+        Object rawOrder = map.get(ORDER_BY);
+        if (rawOrder != null && !CloseUsersConfig.ORDER_BY_VALUES.contains(rawOrder)) {
+            throw new ConnectException("Offset key '" + ORDER_BY + "' must be one of " + CloseUsersConfig.ORDER_BY_VALUES
+                    + " (empty for Close's default order), not " + rawOrder);
+        }
+        return new SweepState(skip, watermark, sweepStarted, anchors, recent, (String) rawOrder);
     }
 
     private static Long timestamp(Map<String, ?> map, String key) {

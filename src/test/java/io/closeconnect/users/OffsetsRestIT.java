@@ -111,7 +111,7 @@ class OffsetsRestIT {
             JsonNode partition = stored.get(0).get("partition");
             JsonNode offset = stored.get(0).get("offset");
             assertEquals(JSON.valueToTree(Map.of("close_api_url", apiUrl, "resource", "users")), partition);
-            assertEquals(Set.of("skip", "watermark", "sweep_started", "anchors", "recent"), fieldNames(offset), stored.toString());
+            assertEquals(Set.of("skip", "watermark", "sweep_started", "anchors", "recent", "order_by"), fieldNames(offset), stored.toString());
             assertTrue(offset.get("skip").isIntegralNumber() && offset.get("skip").asLong() >= 0, offset.toString());
             assertTrue(Timestamps.parseMicros(offset.get("watermark").asText()) < chosenMicros + 60_000_000L);
             assertTrue(offset.get("sweep_started").isNull()

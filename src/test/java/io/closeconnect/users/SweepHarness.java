@@ -32,7 +32,7 @@ final class SweepHarness {
     SweepHarness(FakeCloseApi api, int pageSize) {
         this.api = api;
         this.pageSize = pageSize;
-        this.sweep = new UserSweep(api, pageSize, 0, SweepState.initial());
+        this.sweep = new UserSweep(api, pageSize, 0, SweepState.initial().inOrder(""));
     }
 
     /** Reads one page, as one poll() would. Returns true when it completed a sweep. */
@@ -72,10 +72,18 @@ final class SweepHarness {
      * the restored state.
      */
     SweepState crash(int lostRecords) {
+        return crash(lostRecords, null);
+    }
+
+    /** A crash after which the task restarts with {@code close.users.order.by} set to {@code newOrderBy}. */
+    SweepState crash(int lostRecords, String newOrderBy) {
         int index = emittedStates.size() - 1 - lostRecords;
         SweepState committed = index >= 0 ? emittedStates.get(index) : SweepState.initial();
         // The offset goes through Connect's storage as a map of strings and longs.
         SweepState restored = SweepState.fromMap(committed.toMap());
+        if (newOrderBy != null) {
+            restored = restored.inOrder(newOrderBy);
+        }
         sweep = new UserSweep(api, pageSize, 0, restored);
         sweepStart = Long.MAX_VALUE;
         crashes++;

@@ -103,4 +103,21 @@ class SweepStateTest {
         assertEquals(T2 + 10_000, state.processed(again, 0, true).recent().get("user_3"),
                 "a user already in a full recent is still updated");
     }
+
+    @Test
+    void theOrderIsStoredAndAChangedOrderRestartsTheWalkKeepingTheWatermark() {
+        SweepState inProgress = new SweepState(40, T1, T2, List.of(new SweepState.Version("user_a", T2)), Map.of(), "");
+        assertEquals("", inProgress.toMap().get("order_by"));
+        assertEquals(inProgress, SweepState.fromMap(inProgress.toMap()));
+        assertTrue(inProgress.inOrder("") == inProgress);
+        SweepState switched = inProgress.inOrder("first_name,last_name");
+        assertEquals(0, switched.skip());
+        assertTrue(switched.anchors().isEmpty());
+        assertEquals(T1, switched.watermark());
+        assertEquals(T2, switched.sweepStarted());
+        assertEquals("first_name,last_name", switched.orderBy());
+        SweepState handWritten = SweepState.fromMap(Map.of("watermark", "2024-05-01T10:00:00Z"));
+        assertEquals("last_name,first_name", handWritten.inOrder("last_name,first_name").orderBy());
+        assertRejected(Map.of("order_by", "email"), "order_by");
+    }
 }

@@ -283,4 +283,28 @@ class UserSweepTest {
         assertTrue(harness.duplicates() <= 3000 - SweepState.MAX_RECENT,
                 "only the imports recent had no room for come again: " + harness.duplicates());
     }
+
+    @Test
+    void changingTheOrderDuringASweepWalksAgainAndLosesNothing() throws Exception {
+        for (long seed = 0; seed < 40; seed++) {
+            FakeCloseApi api = fake(100 + seed);
+            List<String> ids = api.addUsers(60);
+            SweepHarness harness = new SweepHarness(api, 10);
+            harness.runSweeps(1);
+            Random rnd = new Random(seed);
+            for (int i = 0; i < 20; i++) {
+                api.edit(ids.get(rnd.nextInt(ids.size())));
+            }
+            for (int i = 0; i < 3; i++) {
+                harness.step();
+            }
+            // The operator switches close.users.order.by; the task restarts mid-sweep.
+            api.order(FakeCloseApi.Order.LAST_NAME_FIRST_NAME);
+            SweepState restored = harness.crash(0, "last_name,first_name");
+            assertEquals(0, restored.skip(), "a position from the other order is not used");
+            assertEquals("last_name,first_name", restored.toMap().get("order_by"));
+            harness.runSweeps(1);
+            assertEquals(List.of(), harness.missingCurrentVersions(), "seed " + seed);
+        }
+    }
 }
