@@ -168,13 +168,26 @@ public class CloseUsersSourceConnector extends SourceConnector {
                 throw new ConnectException("The offset " + offset + " is not valid: " + e.getMessage(), e);
             }
             long nowMicros = Timestamps.toMicros(Instant.now());
-            if (state.watermark() != null && state.watermark() > nowMicros) {
-                throw new ConnectException("Offset key '" + SweepState.WATERMARK + "' is "
-                        + Timestamps.format(state.watermark()) + ", which is in the future (now "
-                        + Timestamps.format(nowMicros) + "); the connector would skip every update until then");
+            refuseFuture(SweepState.WATERMARK, state.watermark(), nowMicros);
+            // sweep_started becomes the watermark, and a recent entry hides its user until that time.
+            refuseFuture(SweepState.SWEEP_STARTED, state.sweepStarted(), nowMicros);
+            for (Map.Entry<String, Long> recent : state.recent().entrySet()) {
+                refuseFuture(SweepState.RECENT, recent.getValue(), nowMicros);
+            }
+            for (SweepState.Version anchor : state.anchors()) {
+                refuseFuture(SweepState.ANCHORS, anchor.micros(), nowMicros);
             }
         }
         return true;
+    }
+
+    /** A timestamp after now in an operator's offset would make the connector skip updates until then. */
+    private static void refuseFuture(String key, Long micros, long nowMicros) {
+        if (micros != null && micros > nowMicros) {
+            throw new ConnectException("Offset key '" + key + "' holds " + Timestamps.format(micros)
+                    + ", which is in the future (now " + Timestamps.format(nowMicros)
+                    + "); the connector would skip updates until then");
+        }
     }
 
     private static void checkPartition(Map<String, ?> partition) {

@@ -111,6 +111,19 @@ class AlterOffsetsTest {
     }
 
     @Test
+    void rejectsEveryOtherTimestampInTheFuture() {
+        String past = "2024-01-31T00:00:00Z";
+        String future = Instant.now().plus(1, ChronoUnit.DAYS).toString();
+        String started = rejection(SweepState.partition(URL), offset("skip", 5L, "sweep_started", future));
+        assertTrue(started.contains("'sweep_started'") && started.contains("future"), started);
+        String recent = rejection(SweepState.partition(URL), offset("recent", "user_a@" + future));
+        assertTrue(recent.contains("'recent'") && recent.contains("future"), recent);
+        String anchors = rejection(SweepState.partition(URL),
+                offset("skip", 5L, "sweep_started", past, "anchors", "user_a@" + future));
+        assertTrue(anchors.contains("'anchors'") && anchors.contains("future"), anchors);
+    }
+
+    @Test
     void messagesNeverContainTheApiKey() {
         String message = rejection(SweepState.partition("https://other.example.test"), offset("skip", "x"));
         assertEquals(-1, message.indexOf("secret-key"), message);
