@@ -199,16 +199,17 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                 .retryOnConnectionFailure(false)
                 .build();
         String secret = secret(config);
+        String authorization = authorization(config);
         HttpUrl url = baseUrl(config).newBuilder().addPathSegments("api/v1/me/")
                 .addQueryParameter("_fields", "id").build();
         Request request = new Request.Builder().url(url)
-                .header("Authorization", authorization(config))
+                .header("Authorization", authorization)
                 .header("User-Agent", "kafka-connect-close/" + Version.get())
                 .header("Accept", "application/json")
                 .build();
         try (Response response = client.newCall(request).execute()) {
             String body = readBody(response.body());
-            String error = errorText(body).replace(secret, "[hidden]");
+            String error = redact(errorText(body), secret, authorization);
             if (response.code() == 200 && isHtml(response)) {
                 return new AccessCheck(404, "an HTML page instead of JSON");
             }
@@ -217,7 +218,7 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
             String reason = e instanceof InterruptedIOException
                     ? "no answer within " + timeout.toMillis() + " ms"
                     : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
-            return new AccessCheck(0, reason.replace(secret, "[hidden]"));
+            return new AccessCheck(0, redact(reason, secret, authorization));
         } finally {
             client.dispatcher().executorService().shutdown();
             client.connectionPool().evictAll();
@@ -385,6 +386,16 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
     }
 
     private String redact(String text) {
-        return secret.isEmpty() ? text : text.replace(secret, "[hidden]");
+        return redact(text, secret, authorization);
+    }
+
+    /**
+     * Hides the credential in a text that may quote it: the key or token itself, and the encoded
+     * credentials of the Authorization header, which a proxy's error page could echo.
+     */
+    static String redact(String text, String secret, String authorization) {
+        String hidden = secret.isEmpty() ? text : text.replace(secret, "[hidden]");
+        String credentials = authorization.substring(authorization.indexOf(' ') + 1);
+        return credentials.isEmpty() ? hidden : hidden.replace(credentials, "[hidden]");
     }
 }

@@ -90,4 +90,17 @@ class CloseApiClientBasicsTest {
             assertFalse(e.getMessage().contains(KEY), e.getMessage());
         }
     }
+
+    @Test
+    void anErrorPageEchoingTheAuthorizationHeaderIsRedacted() {
+        String encoded = java.util.Base64.getEncoder().encodeToString((KEY + ":").getBytes());
+        server.enqueue(new MockResponse.Builder().code(400)
+                .body("<html>Bad request. Headers: Authorization: Basic " + encoded + "</html>").build());
+        try (CloseApiClient client = client()) {
+            CloseApiException e = assertThrows(CloseApiException.class, () -> client.fetch(0, 10));
+            assertFalse(e.getMessage().contains(encoded), e.getMessage());
+            assertFalse(e.getMessage().contains(KEY), e.getMessage());
+            assertTrue(e.getMessage().contains("[hidden]"), e.getMessage());
+        }
+    }
 }
