@@ -30,6 +30,9 @@ import okhttp3.Headers;
  */
 final class RateLimiter {
 
+    /** The longest window reset the limiter honours, like the longest 429 wait. */
+    static final double MAX_RESET_SECONDS = 3_600;
+
     /** Requests kept in hand before waiting for the window to reset. */
     static final double RESERVE = 1.0;
     /** The wait after a 429 when neither Retry-After nor a RateLimit reset says how long. */
@@ -96,7 +99,9 @@ final class RateLimiter {
         }
         limit = window.limit;
         remaining = window.remaining;
-        resetAtNanos = nanoClock.getAsLong() + (long) (Math.max(0, window.resetSeconds) * 1e9);
+        // A window longer than an hour is a broken header, not a reason to stall the task for longer.
+        double resetSeconds = Math.min(MAX_RESET_SECONDS, Math.max(0, window.resetSeconds));
+        resetAtNanos = nanoClock.getAsLong() + (long) (resetSeconds * 1e9);
     }
 
     /** Milliseconds spent waiting on rate limits since the last call. Safe from any thread. */

@@ -93,6 +93,14 @@ class RateLimiterTest {
     }
 
     @Test
+    void anAbsurdResetIsCappedAtAnHour() throws InterruptedException {
+        RateLimiter limiter = new RateLimiter(0, clock::get);
+        limiter.acquire(new Sleeper());
+        limiter.update(headers("RateLimit", "limit=100, remaining=0, reset=99999999"));
+        assertEquals(3_600_000 * MS, limiter.delayNanos());
+    }
+
+    @Test
     void aResponseWithoutHeadersStillCountsTheRequestAgainstTheWindow() throws InterruptedException {
         RateLimiter limiter = new RateLimiter(0, clock::get);
         limiter.update(headers("RateLimit", "limit=10, remaining=5, reset=10"));
