@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  *       later {@code date_updated}, so the next sweep emits it.</li>
  *   <li>Pages overlap by one user, and the sweep remembers the last few users it processed
  *       (anchors). A page must contain an anchor unchanged; the walk continues after it. When none
- *       is there, users were removed ahead of the position or the anchors moved, and the walk steps
+ *       is there, users were removed behind the position or the anchors moved, and the walk steps
  *       back a page until it finds one, or starts the walk again from 0. Users that are not edited
  *       keep their relative order, so everything after an unchanged anchor is still ahead.</li>
  *   <li>Users found before the anchor in a page were processed already, or were inserted or
@@ -92,7 +92,8 @@ final class UserSweep {
                 // removals still finds its anchor in a few requests.
                 long stride = (long) (limit - 1) << Math.min(misses++, 20);
                 long back = Math.max(0, skip - stride);
-                log.debug("No anchor in the page at _skip={}: users were removed ahead, stepping back to {}", skip, back);
+                log.debug("No anchor in the page at _skip={}: users were removed behind the position, stepping back to {}",
+                        skip, back);
                 state = state.withSkip(back);
                 return new Step(List.of(), false, users.size());
             } else {
