@@ -160,6 +160,17 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         return new SweepState(position, watermark, sweepStarted, newAnchors, newRecent, orderBy);
     }
 
+    /** The state after emitting {@code user} found behind the position: only {@code recent} changes. */
+    SweepState emittedOutOfPlace(CloseUser user) {
+        boolean wanted = user.updatedMicros() > sweepStarted || watermark != null;
+        boolean room = recent.size() < MAX_RECENT || recent.containsKey(user.id());
+        if (!wanted || !room) {
+            return this;
+        }
+        return new SweepState(skip, watermark, sweepStarted, anchors,
+                ((RecentVersions) recent).with(user.id(), user.updatedMicros()), orderBy);
+    }
+
     /** The state once the walk has passed the last page: the sweep start becomes the watermark. */
     SweepState completed() {
         long newWatermark = watermark == null ? sweepStarted : Math.max(watermark, sweepStarted);

@@ -25,8 +25,9 @@ import org.slf4j.LoggerFactory;
  *       back a page until it finds one, or starts the walk again from 0. Users that are not edited
  *       keep their relative order, so everything after an unchanged anchor is still ahead.</li>
  *   <li>Users found before the anchor in a page were processed already, or were inserted or
- *       renamed there during the walk: either way their {@code date_updated} is after the sweep
- *       start, so the next sweep has them.</li>
+ *       renamed there during the walk (their {@code date_updated} is after the sweep start, so the
+ *       next sweep has them), or, between users with the same name, reordered. A sweep walked from
+ *       its first page by this object emits those that pass the filter and it has not emitted.</li>
  * </ul>
  */
 final class UserSweep {
@@ -57,6 +58,8 @@ final class UserSweep {
      * does not emit them again. Per-sweep bookkeeping in memory only: a few dozen bytes a user.
      */
     private Map<String, Long> emittedThisSweep = new HashMap<>();
+    /** Whether this object has seen the sweep in progress from its first page, so emittedThisSweep is complete. */
+    private boolean walkedFromStart;
 
     UserSweep(UserSource source, int pageSize, long lagMillis, SweepState restored) {
         this.source = source;
@@ -78,6 +81,7 @@ final class UserSweep {
         long skip = state.skip();
         UserPage page = source.fetch(skip, limit);
         if (!state.sweepInProgress()) {
+            walkedFromStart = true;
             state = state.started(page.servedAtMicros() - lagMicros);
         }
         List<CloseUser> users = page.users();
@@ -104,6 +108,21 @@ final class UserSweep {
             }
         }
         List<Emit> emits = new ArrayList<>();
+        // Users before the anchor were processed already, or moved there during the walk. An edited
+        // one is left to the next sweep, but one whose order flipped without an edit (users with
+        // the same name) would be passed by for good: emit whatever passes the filter and was not
+        // emitted by this sweep, without moving the position or the anchors. Only a task that
+        // walked this sweep from its start knows what the sweep emitted; after a restart mid-sweep
+        // this would repeat users, so the sweep relies on their position as before.
+        for (int i = 0; walkedFromStart && i < start - 1; i++) {
+            CloseUser user = users.get(i);
+            if (!isAnchor(user) && state.shouldEmit(user)
+                    && emittedThisSweep.getOrDefault(user.id(), Long.MIN_VALUE) < user.updatedMicros()) {
+                state = state.emittedOutOfPlace(user);
+                emittedThisSweep.put(user.id(), user.updatedMicros());
+                emits.add(new Emit(user, state));
+            }
+        }
         for (int i = start; i < users.size(); i++) {
             CloseUser user = users.get(i);
             boolean emit = !isAnchor(user) && state.shouldEmit(user)
