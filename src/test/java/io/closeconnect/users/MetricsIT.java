@@ -41,18 +41,8 @@ class MetricsIT {
 
     @BeforeAll
     void startCluster() {
-        Map<String, String> workerProps = new HashMap<>();
-        workerProps.put("plugin.discovery", "service_load");
-        workerProps.put("key.converter", "org.apache.kafka.connect.storage.StringConverter");
-        workerProps.put("value.converter", "org.apache.kafka.connect.json.JsonConverter");
-        workerProps.put("value.converter.schemas.enable", "false");
-        workerProps.put("offset.flush.interval.ms", "500");
-        connect = new EmbeddedConnectCluster.Builder()
-                .name("close-metrics-it")
-                .numWorkers(1)
-                .workerProps(workerProps)
-                .build();
-        connect.start();
+        Map<String, String> workerProps = ConnectClusters.workerProps();
+        connect = ConnectClusters.start("close-metrics-it", 1, workerProps);
     }
 
     @AfterAll

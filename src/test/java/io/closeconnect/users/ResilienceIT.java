@@ -42,18 +42,8 @@ class ResilienceIT {
 
     @BeforeAll
     void startCluster() {
-        Map<String, String> workerProps = new HashMap<>();
-        workerProps.put("plugin.discovery", "service_load");
-        workerProps.put("key.converter", "org.apache.kafka.connect.storage.StringConverter");
-        workerProps.put("value.converter", "org.apache.kafka.connect.json.JsonConverter");
-        workerProps.put("value.converter.schemas.enable", "false");
-        workerProps.put("offset.flush.interval.ms", "500");
-        connect = new EmbeddedConnectCluster.Builder()
-                .name("close-resilience-it")
-                .numWorkers(1)
-                .workerProps(workerProps)
-                .build();
-        connect.start();
+        Map<String, String> workerProps = ConnectClusters.workerProps();
+        connect = ConnectClusters.start("close-resilience-it", 1, workerProps);
     }
 
     @AfterAll

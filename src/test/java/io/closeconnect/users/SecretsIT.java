@@ -92,20 +92,10 @@ class SecretsIT {
         secretsFile = Files.createTempFile("close-secrets", ".properties");
         Files.writeString(secretsFile, "token=" + TOKEN + "\n");
 
-        Map<String, String> workerProps = new HashMap<>();
-        workerProps.put("plugin.discovery", "service_load");
-        workerProps.put("key.converter", "org.apache.kafka.connect.storage.StringConverter");
-        workerProps.put("value.converter", "org.apache.kafka.connect.json.JsonConverter");
-        workerProps.put("value.converter.schemas.enable", "false");
-        workerProps.put("offset.flush.interval.ms", "500");
+        Map<String, String> workerProps = ConnectClusters.workerProps();
         workerProps.put("config.providers", "file");
         workerProps.put("config.providers.file.class", "org.apache.kafka.common.config.provider.FileConfigProvider");
-        connect = new EmbeddedConnectCluster.Builder()
-                .name(CLUSTER)
-                .numWorkers(1)
-                .workerProps(workerProps)
-                .build();
-        connect.start();
+        connect = ConnectClusters.start(CLUSTER, 1, workerProps);
     }
 
     @AfterAll
