@@ -16,6 +16,8 @@ import org.apache.kafka.connect.data.Struct;
 import org.apache.kafka.connect.data.Timestamp;
 import org.apache.kafka.connect.errors.DataException;
 import org.apache.kafka.connect.source.SourceRecord;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** Turns a Close user into a Kafka record: the key is the user id, the value a {@code User} struct. */
 public final class UserRecordMapper {
@@ -65,6 +67,10 @@ public final class UserRecordMapper {
     private static final Set<String> KNOWN_FIELDS = Set.of(ID, EMAIL, FIRST_NAME, LAST_NAME, IMAGE,
             GOOGLE_PROFILE_IMAGE_URL, LAST_USED_TIMEZONE, ORGANIZATIONS, DATE_CREATED, DATE_UPDATED, EMAIL_VERIFIED_AT);
 
+    private static final List<String> TIMESTAMP_FIELDS = List.of(DATE_CREATED, EMAIL_VERIFIED_AT);
+    private static final Set<String> WARNED_FIELDS = java.util.concurrent.ConcurrentHashMap.newKeySet();
+    private static final Logger log = LoggerFactory.getLogger(UserRecordMapper.class);
+
     private static final List<String> STRING_FIELDS = List.of(EMAIL, FIRST_NAME, LAST_NAME, IMAGE,
             GOOGLE_PROFILE_IMAGE_URL, LAST_USED_TIMEZONE);
 
@@ -82,23 +88,47 @@ public final class UserRecordMapper {
     }
 
     /**
-     * Builds the value struct.
-     *
-     * @throws DataException naming the field when Close sent a value of an unexpected type
+     * Builds the value struct. A known field whose value has a type the schema does not expect
+     * (Close changed it) is set to null and kept, as JSON text, in {@code extra} under its own
+     * name, with a warning: nothing is dropped, and one odd user does not stop the connector.
      */
     public static Struct toStruct(CloseUser user) {
         JsonNode json = user.json();
         Struct struct = new Struct(VALUE_SCHEMA)
                 .put(ID, user.id())
                 .put(DATE_UPDATED, new Date(Timestamps.toMillis(user.updatedMicros())));
+        Map<String, String> extra = extra(json);
         for (String field : STRING_FIELDS) {
-            struct.put(field, optionalText(user, json, field));
+            try {
+                struct.put(field, optionalText(user, json, field));
+            } catch (DataException e) {
+                extra = keepRaw(extra, json, field, e);
+            }
         }
-        struct.put(DATE_CREATED, optionalTimestamp(user, json, DATE_CREATED));
-        struct.put(EMAIL_VERIFIED_AT, optionalTimestamp(user, json, EMAIL_VERIFIED_AT));
-        struct.put(ORGANIZATIONS, organizations(user, json));
-        struct.put(EXTRA, extra(json));
+        for (String field : TIMESTAMP_FIELDS) {
+            try {
+                struct.put(field, optionalTimestamp(user, json, field));
+            } catch (DataException e) {
+                extra = keepRaw(extra, json, field, e);
+            }
+        }
+        try {
+            struct.put(ORGANIZATIONS, organizations(user, json));
+        } catch (DataException e) {
+            extra = keepRaw(extra, json, ORGANIZATIONS, e);
+        }
+        struct.put(EXTRA, extra);
         return struct;
+    }
+
+    private static Map<String, String> keepRaw(Map<String, String> extra, JsonNode json, String field, DataException e) {
+        if (WARNED_FIELDS.add(field)) {
+            log.warn("{}; the value is kept as JSON text in extra.{} (this warning appears once per field)",
+                    e.getMessage(), field);
+        }
+        Map<String, String> kept = extra == null ? new HashMap<>() : extra;
+        kept.put(field, json.get(field).toString());
+        return kept;
     }
 
     private static Schema optionalString(String doc) {
