@@ -109,6 +109,7 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
 
         long failingMs = 0;
         int attempt = 0;
+        int rateLimitedInARow = 0;
         while (true) {
             if (closed) {
                 throw new InterruptedException("the task is stopping");
@@ -128,7 +129,10 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                 int status = response.code();
                 if (status == 429) {
                     rateLimited++;
-                    long waitMs = rateLimitWaitMs(response);
+                    // A server that keeps answering 429 with a tiny Retry-After gets a growing floor
+                    // (50 ms, doubling to 2 s), not a stream of requests.
+                    long floorMs = Math.min(2_000L, MIN_RATE_LIMIT_WAIT_MS << Math.min(rateLimitedInARow++, 6));
+                    long waitMs = Math.max(floorMs, rateLimitWaitMs(response));
                     log.warn("Close rate limit hit (429) on {}; waiting {} ms, then asking for the same page again",
                             what, waitMs);
                     rateLimiter.exhausted(waitMs);

@@ -103,4 +103,19 @@ class CloseApiClientBasicsTest {
             assertTrue(e.getMessage().contains("[hidden]"), e.getMessage());
         }
     }
+
+    @Test
+    void repeated429sWithAZeroRetryAfterBackOffInsteadOfHammering() throws Exception {
+        for (int i = 0; i < 5; i++) {
+            server.enqueue(new MockResponse.Builder().code(429).setHeader("Retry-After", "0").body("{}").build());
+        }
+        server.enqueue(new MockResponse.Builder().code(200).body("{\"data\": [], \"has_more\": false}").build());
+        try (CloseApiClient client = client()) {
+            long start = System.nanoTime();
+            client.fetch(0, 10);
+            long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+            assertEquals(6, client.requests());
+            assertTrue(elapsedMs >= 50 + 100 + 200 + 400 + 800, "waits grow from 50 ms: took " + elapsedMs);
+        }
+    }
 }
