@@ -52,14 +52,7 @@ class CloseUsersSourceIT {
     }
 
     private static Map<String, String> connectorConfig(MockWebServer server, String topic, int pageSize, long pollMs) {
-        Map<String, String> config = new HashMap<>();
-        config.put("connector.class", CloseUsersSourceConnector.class.getName());
-        config.put("tasks.max", "1");
-        config.put(CloseUsersConfig.API_KEY, KEY);
-        config.put(CloseUsersConfig.API_URL, server.url("/").toString());
-        config.put(CloseUsersConfig.TOPIC, topic);
-        config.put(CloseUsersConfig.PAGE_SIZE, Integer.toString(pageSize));
-        config.put(CloseUsersConfig.POLL_INTERVAL_MS, Long.toString(pollMs));
+        Map<String, String> config = ConnectClusters.connectorConfig(server.url("/").toString(), KEY, topic, pageSize, pollMs);
         config.put(CloseUsersConfig.WATERMARK_LAG_MS, "1000");
         return config;
     }

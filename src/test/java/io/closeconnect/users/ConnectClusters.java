@@ -36,4 +36,17 @@ final class ConnectClusters {
         cluster.start();
         return cluster;
     }
+
+    /** A connector config against a fake Close API at {@code closeUrl}; callers add what their test needs. */
+    static Map<String, String> connectorConfig(String closeUrl, String key, String topic, int pageSize, long pollMs) {
+        Map<String, String> config = new HashMap<>();
+        config.put("connector.class", CloseUsersSourceConnector.class.getName());
+        config.put("tasks.max", "1");
+        config.put(CloseUsersConfig.API_KEY, key);
+        config.put(CloseUsersConfig.API_URL, closeUrl);
+        config.put(CloseUsersConfig.TOPIC, topic);
+        config.put(CloseUsersConfig.PAGE_SIZE, Integer.toString(pageSize));
+        config.put(CloseUsersConfig.POLL_INTERVAL_MS, Long.toString(pollMs));
+        return config;
+    }
 }

@@ -28,23 +28,9 @@ class ExactlyOnceSweepTest {
         int restarts = 0;
         for (long seed = 0; seed < 400; seed++) {
             Random rnd = new Random(seed);
-            FakeCloseApi api = new FakeCloseApi("key", seed, true);
-            if (rnd.nextBoolean()) {
-                api.order(FakeCloseApi.Order.LAST_NAME_FIRST_NAME);
-            }
-            api.addUsers(rnd.nextInt(150));
-            int pageSize = List.of(2, 3, 5, 10, 25).get(rnd.nextInt(5));
-            double changeRate = rnd.nextDouble() * Math.max(1, pageSize - 1) * (rnd.nextBoolean() ? 0.2 : 1.0);
-            int removals = rnd.nextInt(4);
-            int[] weights = {1 + rnd.nextInt(5), rnd.nextInt(4), Math.max(0, removals - rnd.nextInt(2)), removals};
-            api.beforeEachRequest(a -> {
-                double changes = changeRate;
-                while (changes > 0 && rnd.nextDouble() < changes) {
-                    a.randomChange(rnd, weights[0], weights[1], weights[2], weights[3]);
-                    changes -= 1;
-                }
-            });
-            SweepHarness harness = new SweepHarness(api, pageSize);
+            SweepHarness harness = SweepHarness.randomChurn(seed, rnd, List.of(2, 3, 5, 10, 25));
+            FakeCloseApi api = harness.api;
+            int pageSize = harness.pageSize;
             harness.runSweeps(1);
             int steps = 0;
             while (harness.completedSweeps < 6 && ++steps < 20_000) {

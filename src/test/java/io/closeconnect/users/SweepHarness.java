@@ -5,6 +5,7 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Random;
 import java.util.Set;
 
 import io.closeconnect.users.fake.FakeCloseApi;
@@ -33,6 +34,32 @@ final class SweepHarness {
         this.api = api;
         this.pageSize = pageSize;
         this.sweep = new UserSweep(api, pageSize, 0, SweepState.initial().inOrder(""));
+    }
+
+    /**
+     * A harness over a fake with a random schedule drawn from {@code rnd}: either order, up to 150
+     * users, a page size from {@code pageSizes}, and edits, renames, inserts and removals between
+     * page requests at up to one change per new user read (far more churn than a real account
+     * sees, but not so much that the list outgrows the walk).
+     */
+    static SweepHarness randomChurn(long seed, Random rnd, List<Integer> pageSizes) {
+        FakeCloseApi api = new FakeCloseApi("key", seed, true);
+        if (rnd.nextBoolean()) {
+            api.order(FakeCloseApi.Order.LAST_NAME_FIRST_NAME);
+        }
+        api.addUsers(rnd.nextInt(150));
+        int pageSize = pageSizes.get(rnd.nextInt(pageSizes.size()));
+        double changeRate = rnd.nextDouble() * Math.max(1, pageSize - 1) * (rnd.nextBoolean() ? 0.2 : 1.0);
+        int removals = rnd.nextInt(4);
+        int[] weights = {1 + rnd.nextInt(5), rnd.nextInt(4), Math.max(0, removals - rnd.nextInt(2)), removals};
+        api.beforeEachRequest(a -> {
+            double changes = changeRate;
+            while (changes > 0 && rnd.nextDouble() < changes) {
+                a.randomChange(rnd, weights[0], weights[1], weights[2], weights[3]);
+                changes -= 1;
+            }
+        });
+        return new SweepHarness(api, pageSize);
     }
 
     /** Reads one page, as one poll() would. Returns true when it completed a sweep. */

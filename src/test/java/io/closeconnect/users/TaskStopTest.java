@@ -130,4 +130,57 @@ class TaskStopTest {
         assertEquals(1, server.getRequestCount());
         task.stop();
     }
+
+    // The way a Kafka 4.x worker drives a source task: poll() again and again on one thread, and
+    // stop() on that same thread only after poll() has returned. A page that waits minutes on
+    // backoff must therefore never hold poll() for more than about a second.
+
+    private static boolean fetchThreadAlive() {
+        return Thread.getAllStackTraces().keySet().stream()
+                .anyMatch(t -> t.isAlive() && t.getName().equals("close-users-fetch"));
+    }
+
+    @Test
+    void pollReturnsEverySecondDuringALongBackoffAndStopOnTheSameThreadIsPrompt() throws Exception {
+        props.put(CloseUsersConfig.RETRY_BACKOFF_INITIAL_MS, "120000");
+        props.put(CloseUsersConfig.RETRY_BACKOFF_MAX_MS, "120000");
+        for (int i = 0; i < 10; i++) {
+            fake.queueFault(Fault.STATUS_503_HTML);
+        }
+        task.start(props);
+        for (int i = 0; i < 3; i++) {
+            long start = System.nanoTime();
+            assertNull(task.poll(), "nothing to deliver while the page is in backoff");
+            long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+            assertTrue(elapsedMs < 1_500, "poll() held the worker's thread for " + elapsedMs + " ms");
+        }
+        assertTrue(fetchThreadAlive());
+        long start = System.nanoTime();
+        task.stop();
+        long elapsedMs = (System.nanoTime() - start) / 1_000_000;
+        assertTrue(elapsedMs < 1_000, "stop() took " + elapsedMs + " ms");
+        Thread.sleep(100);
+        assertFalse(fetchThreadAlive(), "the fetch thread ends with the task");
+    }
+
+    @Test
+    void aSlowPageArrivesThroughLaterPolls() throws Exception {
+        fake.responseDelayMs(2_500);
+        task.start(props);
+        int nullPolls = 0;
+        List<SourceRecord> records = null;
+        long deadline = System.currentTimeMillis() + 20_000;
+        while (records == null && System.currentTimeMillis() < deadline) {
+            long start = System.nanoTime();
+            records = task.poll();
+            assertTrue((System.nanoTime() - start) / 1_000_000 < 1_500, "poll() blocked too long");
+            if (records == null) {
+                nullPolls++;
+            }
+        }
+        assertTrue(nullPolls >= 2, "the 2.5 s page spans several polls: " + nullPolls);
+        assertEquals(10, records.size(), "the first page, once it arrives");
+        assertEquals(1, fake.requestCount(), "the page was requested once, not again by each poll");
+        task.stop();
+    }
 }
