@@ -104,9 +104,111 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
         if (!orderBy.isEmpty()) {
             url.addQueryParameter("_order_by", orderBy);
         }
-        Request request = request(url.build());
         String what = "GET /api/v1/user/?_skip=" + skip + "&_limit=" + limit;
+        return call(request(url.build()), what, (status, body, response, sentAtMicros) -> {
+            if (status < 200 || status >= 300) {
+                throw fatal(status, errorText(body), skip, limit);
+            }
+            try {
+                return UserPageParser.parse(body, servedAt(response, sentAtMicros));
+            } catch (UserPageParser.MalformedPageException e) {
+                throw new MalformedAnswer((isHtml(response) ? "an HTML page instead of JSON" : "a malformed answer")
+                        + " with status " + status + ": " + e.getMessage());
+            }
+        });
+    }
 
+    /**
+     * {@code GET /api/v1/user/{id}/}, with the retries of {@link #fetch}: 429s, 5xx, timeouts and
+     * malformed bodies are retried within {@code retry.max.elapsed.ms}; a 401 or 402 fails the task
+     * as it would for the list. A 404 in Close's JSON (the id matches no user) is
+     * {@link UserLookup.Outcome#NOT_FOUND}; a 404 for an unknown path, an HTML page, a 403 and any
+     * other status are {@link UserLookup.Outcome#INCONCLUSIVE}: they say nothing about the user.
+     */
+    @Override
+    public UserLookup lookUp(String id) throws InterruptedException {
+        HttpUrl url = usersUrl.newBuilder().addPathSegment(id).addPathSegment("").build();
+        String what = "GET /api/v1/user/" + id + "/";
+        return call(request(url), what, (status, body, response, sentAtMicros) -> {
+            String error = errorText(body);
+            if (status >= 200 && status < 300) {
+                try {
+                    return UserLookup.found(UserPageParser.parseUser(body));
+                } catch (UserPageParser.MalformedPageException e) {
+                    throw new MalformedAnswer((isHtml(response) ? "an HTML page instead of JSON" : "a malformed answer")
+                            + " with status " + status + ": " + e.getMessage());
+                }
+            }
+            if (status == 401 || status == 402) {
+                throw fatal(status, error, -1, 0);
+            }
+            if (status == 404 && !isHtml(response) && isCloseError(body)
+                    && !error.toLowerCase(Locale.ROOT).contains("requested url was not found")) {
+                return UserLookup.notFound(redact(error));
+            }
+            return UserLookup.inconclusive(status, redact(isHtml(response) ? "an HTML page" : error));
+        });
+    }
+
+    /**
+     * The organizations of the credential's user, from {@code GET /api/v1/me/}, with the retries of
+     * {@link #fetch}. Null when Close's answer lists none or the request is refused (other than 401/402,
+     * which fail the task).
+     */
+    @Override
+    public java.util.List<String> myOrganizations() throws InterruptedException {
+        HttpUrl url = usersUrl.newBuilder().encodedPath("/api/v1/me/")
+                .addQueryParameter("_fields", "id,organizations").build();
+        return call(request(url), "GET /api/v1/me/", (status, body, response, sentAtMicros) -> {
+            if (status == 401 || status == 402) {
+                throw fatal(status, errorText(body), -1, 0);
+            }
+            if (status < 200 || status >= 300) {
+                log.warn("GET /api/v1/me/ answered {} {}; the organizations of the credential's user are unknown",
+                        status, redact(errorText(body)));
+                return null;
+            }
+            try {
+                JsonNode root = JSON.readTree(body);
+                if (root == null || !root.isObject()) {
+                    throw new MalformedAnswer("an answer that is not a JSON object, with status " + status);
+                }
+                return Departures.organizations(root.get("organizations"));
+            } catch (JsonProcessingException e) {
+                throw new MalformedAnswer((isHtml(response) ? "an HTML page instead of JSON" : "a malformed answer")
+                        + " with status " + status);
+            }
+        });
+    }
+
+    /** Reads a final answer (not a 429, 5xx or 408): a value, a {@link MalformedAnswer} to retry, or a fatal error. */
+    @FunctionalInterface
+    private interface AnswerReader<T> {
+        T read(int status, String body, Response response, long sentAtMicros) throws MalformedAnswer;
+    }
+
+    /** An answer that is worth asking for again, as a 5xx is: a 2xx whose body is not what was asked for. */
+    private static final class MalformedAnswer extends Exception {
+        MalformedAnswer(String failure) {
+            super(failure, null, false, false);
+        }
+    }
+
+    /**
+     * Sends {@code request} until {@code reader} accepts an answer.
+     *
+     * <ul>
+     *   <li>429: waits for Retry-After, else the RateLimit reset, else 2 s, and asks again, as often as
+     *       needed. These waits do not count against the retry budget.</li>
+     *   <li>5xx, 408, timeouts, broken connections and answers the reader finds malformed: exponential
+     *       backoff with full jitter, until the failures of this request have taken
+     *       {@code retry.max.elapsed.ms}; then a {@link CloseApiException}.</li>
+     *   <li>Any other answer: whatever the reader makes of it (a value or a fatal error).</li>
+     * </ul>
+     *
+     * @throws InterruptedException when the task stops (the sleeper woke up or the client closed)
+     */
+    private <T> T call(Request request, String what, AnswerReader<T> reader) throws InterruptedException {
         long failingMs = 0;
         int attempt = 0;
         int rateLimitedInARow = 0;
@@ -133,26 +235,22 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                     // (50 ms, doubling to 2 s), not a stream of requests.
                     long floorMs = Math.min(2_000L, MIN_RATE_LIMIT_WAIT_MS << Math.min(rateLimitedInARow++, 6));
                     long waitMs = Math.max(floorMs, rateLimitWaitMs(response));
-                    log.warn("Close rate limit hit (429) on {}; waiting {} ms, then asking for the same page again",
-                            what, waitMs);
+                    log.warn("Close rate limit hit (429) on {}; waiting {} ms, then asking again", what, waitMs);
                     rateLimiter.exhausted(waitMs);
                     continue;
                 }
                 String body = readBody(response.body());
-                if (status >= 200 && status < 300) {
-                    try {
-                        return UserPageParser.parse(body, servedAt(response, sentAtMicros));
-                    } catch (UserPageParser.MalformedPageException e) {
-                        failure = (isHtml(response) ? "an HTML page instead of JSON" : "a malformed answer")
-                                + " with status " + status + ": " + e.getMessage();
-                    }
-                } else if (status >= 500 || status == 408) {
+                if (status >= 500 || status == 408) {
                     failure = "status " + status + (isHtml(response) ? " (an HTML page)" : " " + errorText(body));
                 } else {
-                    throw fatal(status, errorText(body), skip, limit);
+                    try {
+                        return reader.read(status, body, response, sentAtMicros);
+                    } catch (MalformedAnswer e) {
+                        failure = e.getMessage();
+                    }
                 }
             } catch (IOException e) {
-                // A call cancelled by close() ends the fetch; one cancelled by its own timeout is retried.
+                // A call cancelled by close() ends the request; one cancelled by its own timeout is retried.
                 if (closed || sleeper.stopped()) {
                     throw new InterruptedException("the task is stopping");
                 }
@@ -168,7 +266,7 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                 String message = redact("Close kept failing on " + what + " for " + failingMs + " ms ("
                         + (attempt + 1) + " attempts), which exhausts " + CloseUsersConfig.RETRY_MAX_ELAPSED_MS
                         + "=" + maxElapsedMs + "; the last failure was " + failure + ". The offsets still point "
-                        + "at this page, so nothing is lost: restart the task once Close answers again, or raise "
+                        + "at this request, so nothing is lost: restart the task once Close answers again, or raise "
                         + CloseUsersConfig.RETRY_MAX_ELAPSED_MS + ".");
                 log.error(message);
                 throw new CloseApiException(0, message);
@@ -180,6 +278,16 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
             log.warn("{} failed with {}; retry {} in {} ms", what, redact(failure), attempt, waitMs);
             sleeper.sleep(waitMs);
             failingMs += waitMs;
+        }
+    }
+
+    /** Whether a body is Close's JSON error shape: an object with {@code error} or {@code errors}. */
+    private static boolean isCloseError(String body) {
+        try {
+            JsonNode root = JSON.readTree(body);
+            return root != null && root.isObject() && (root.has("error") || root.has("errors"));
+        } catch (JsonProcessingException e) {
+            return false;
         }
     }
 

@@ -28,6 +28,16 @@ public final class CloseUsersConfig extends AbstractConfig {
     public static final String RETRY_BACKOFF_MAX_MS = "retry.backoff.max.ms";
     public static final String RETRY_MAX_ELAPSED_MS = "retry.max.elapsed.ms";
     public static final String RATE_LIMIT_MAX_RPS = "rate.limit.max.requests.per.second";
+    public static final String HEARTBEAT_TOPIC = "heartbeat.topic";
+    public static final String REMOVAL_OUTPUT = "removal.output";
+    public static final String REMOVAL_HOLD_PERCENT = "removal.hold.threshold.percent";
+    public static final String REMOVAL_HOLD_MIN = "removal.hold.threshold.min";
+    public static final String REMOVAL_RELEASE = "removal.release";
+
+    public static final String DEFAULT_HEARTBEAT_TOPIC = "__close-users-heartbeat";
+    /** The values of {@value #REMOVAL_OUTPUT}: what a removal produces, in this order. */
+    public static final String OUTPUT_RECORD = "record";
+    public static final String OUTPUT_TOMBSTONE = "tombstone";
 
     public static final String DEFAULT_API_URL = "https://api.close.com";
     public static final List<String> ORDER_BY_VALUES = List.of("", "last_name,first_name", "first_name,last_name");
@@ -36,13 +46,16 @@ public final class CloseUsersConfig extends AbstractConfig {
     private static final String GROUP_OUTPUT = "Output";
     private static final String GROUP_SYNC = "Sync";
     private static final String GROUP_RETRY = "Retries";
+    private static final String GROUP_REMOVALS = "Removals";
 
     public static final ConfigDef CONFIG_DEF = buildConfigDef();
 
     public CloseUsersConfig(Map<?, ?> originals) {
         super(CONFIG_DEF, originals);
-        List<String> problems = crossFieldProblems(this::getPassword, getLong(RETRY_BACKOFF_INITIAL_MS),
-                getLong(RETRY_BACKOFF_MAX_MS)).values().stream().toList();
+        Map<String, String> found = crossFieldProblems(this::getPassword, getLong(RETRY_BACKOFF_INITIAL_MS),
+                getLong(RETRY_BACKOFF_MAX_MS));
+        found.putAll(topicProblems(getString(TOPIC), getString(HEARTBEAT_TOPIC)));
+        List<String> problems = found.values().stream().toList();
         if (!problems.isEmpty()) {
             throw new ConfigException(String.join(" ", problems));
         }
@@ -68,6 +81,16 @@ public final class CloseUsersConfig extends AbstractConfig {
         if (backoffInitialMs != null && backoffMaxMs != null && backoffMaxMs < backoffInitialMs) {
             problems.put(RETRY_BACKOFF_MAX_MS, RETRY_BACKOFF_MAX_MS + " (" + backoffMaxMs + ") must be at least "
                     + RETRY_BACKOFF_INITIAL_MS + " (" + backoffInitialMs + ").");
+        }
+        return problems;
+    }
+
+    /** The heartbeat topic must not be the user topic: its records are no users. Key to message. */
+    static Map<String, String> topicProblems(String topic, String heartbeatTopic) {
+        Map<String, String> problems = new java.util.LinkedHashMap<>();
+        if (topic != null && topic.equals(heartbeatTopic)) {
+            problems.put(HEARTBEAT_TOPIC, HEARTBEAT_TOPIC + " (" + heartbeatTopic + ") must differ from " + TOPIC
+                    + ": it receives the connector's offset-carrying records, which are not users.");
         }
         return problems;
     }
@@ -100,6 +123,20 @@ public final class CloseUsersConfig extends AbstractConfig {
         def.define(TOPIC, Type.STRING, "close.users", new TopicNameValidator(), Importance.HIGH,
                 "The Kafka topic that receives one record per changed user, keyed by the user id.",
                 GROUP_OUTPUT, ++order, Width.MEDIUM, "Topic");
+        def.define(HEARTBEAT_TOPIC, Type.STRING, DEFAULT_HEARTBEAT_TOPIC, new TopicNameValidator(), Importance.LOW,
+                "The Kafka topic that receives the connector's heartbeat records: after every page read and every "
+                        + "batch of removal checks, one small record (key: the Close URL) whose purpose is to store "
+                        + "the sync's position and what it has announced in Connect's offsets, also when no user "
+                        + "changed. It must differ from " + TOPIC + ". Create it compacted, as the user topic.",
+                GROUP_OUTPUT, ++order, Width.MEDIUM, "Heartbeat topic");
+        def.define(REMOVAL_OUTPUT, Type.LIST, OUTPUT_RECORD + "," + OUTPUT_TOMBSTONE, new RemovalOutputValidator(),
+                Importance.MEDIUM,
+                "What a user's removal from the Close organization produces on " + TOPIC + ", in this order: '"
+                        + OUTPUT_RECORD + "' (a record with the user's key whose value has removed=true, "
+                        + "removed_at and removal_reason) and 'tombstone' (the key with a null value, so that a "
+                        + "compacted topic forgets the user). Lake sinks that drop null values need the record; "
+                        + "compacted-topic readers need the tombstone. Empty: neither (removals are still tracked).",
+                GROUP_OUTPUT, ++order, Width.MEDIUM, "Removal output");
 
         order = 0;
         def.define(POLL_INTERVAL_MS, Type.LONG, 60_000L, Range.between(0L, 86_400_000L), Importance.MEDIUM,
@@ -140,7 +177,50 @@ public final class CloseUsersConfig extends AbstractConfig {
                         + "headers; set this to leave part of a shared key's budget to other integrations. "
                         + "Empty means no cap beyond Close's headers.",
                 GROUP_RETRY, ++order, Width.SHORT, "Max requests per second");
+
+        order = 0;
+        def.define(REMOVAL_HOLD_PERCENT, Type.DOUBLE, 5.0, Range.between(0.0, 100.0), Importance.MEDIUM,
+                "The safety valve against mass removal: a sweep that finds more announced users missing than this "
+                        + "share of them (in percent), and more than " + REMOVAL_HOLD_MIN + ", holds every one of "
+                        + "those removals: none is announced, an ERROR line says how many and how to release them, "
+                        + "and the next sweeps check them again. 100 turns the valve off.",
+                GROUP_REMOVALS, ++order, Width.SHORT, "Hold removals above (%)");
+        def.define(REMOVAL_HOLD_MIN, Type.INT, 10, Range.between(0, 1_000_000), Importance.MEDIUM,
+                "The number of removals one sweep may always make, whatever " + REMOVAL_HOLD_PERCENT + " says, so "
+                        + "that small accounts are not held for ordinary departures.",
+                GROUP_REMOVALS, ++order, Width.SHORT, "Removals always allowed");
+        def.define(REMOVAL_RELEASE, Type.STRING, "", Importance.LOW,
+                "Releases one set of held removals: the token that the ERROR line of a held sweep names (such as "
+                        + "93-5f2c1a9b0e7d). The next sweep whose missing users are exactly that set confirms each "
+                        + "with Close and announces those removed; any other set is held as before.",
+                GROUP_REMOVALS, ++order, Width.MEDIUM, "Release held removals");
         return def;
+    }
+
+    public String heartbeatTopic() {
+        return getString(HEARTBEAT_TOPIC);
+    }
+
+    /** Whether a removal produces a removal record. */
+    public boolean removalRecord() {
+        return getList(REMOVAL_OUTPUT).contains(OUTPUT_RECORD);
+    }
+
+    /** Whether a removal produces a tombstone. */
+    public boolean removalTombstone() {
+        return getList(REMOVAL_OUTPUT).contains(OUTPUT_TOMBSTONE);
+    }
+
+    public double removalHoldPercent() {
+        return getDouble(REMOVAL_HOLD_PERCENT);
+    }
+
+    public int removalHoldMin() {
+        return getInt(REMOVAL_HOLD_MIN);
+    }
+
+    public String removalRelease() {
+        return getString(REMOVAL_RELEASE).trim();
     }
 
     public Password apiKey() {
@@ -306,6 +386,31 @@ public final class CloseUsersConfig extends AbstractConfig {
         @Override
         public String toString() {
             return "empty, last_name,first_name or first_name,last_name";
+        }
+    }
+
+    /** A subset of record and tombstone, each at most once. */
+    static final class RemovalOutputValidator implements ConfigDef.Validator {
+        @Override
+        public void ensureValid(String name, Object value) {
+            @SuppressWarnings("unchecked")
+            List<String> parts = (List<String>) value;
+            java.util.Set<String> seen = new java.util.HashSet<>();
+            for (String part : parts) {
+                String p = part.trim();
+                if (!p.equals(OUTPUT_RECORD) && !p.equals(OUTPUT_TOMBSTONE)) {
+                    throw new ConfigException(name, value, "must list 'record', 'tombstone', both "
+                            + "(record,tombstone) or neither (empty), not '" + part + "'");
+                }
+                if (!seen.add(p)) {
+                    throw new ConfigException(name, value, "names '" + p + "' twice");
+                }
+            }
+        }
+
+        @Override
+        public String toString() {
+            return "record,tombstone; tombstone; record; or empty";
         }
     }
 

@@ -82,6 +82,9 @@ public class CloseUsersSourceConnector extends SourceConnector {
                 key -> values.get(key) == null ? null : (Password) values.get(key).value(),
                 (Long) valueOf(values, CloseUsersConfig.RETRY_BACKOFF_INITIAL_MS),
                 (Long) valueOf(values, CloseUsersConfig.RETRY_BACKOFF_MAX_MS));
+        Object topic = valueOf(values, CloseUsersConfig.TOPIC);
+        Object heartbeatTopic = valueOf(values, CloseUsersConfig.HEARTBEAT_TOPIC);
+        problems.putAll(CloseUsersConfig.topicProblems((String) topic, (String) heartbeatTopic));
         problems.forEach((key, message) -> values.get(key).addErrorMessage(message));
         boolean valid = values.values().stream().allMatch(v -> v.errorMessages().isEmpty());
         if (valid) {
@@ -132,15 +135,17 @@ public class CloseUsersSourceConnector extends SourceConnector {
      * /connectors/{name}/offsets}) before the worker stores them.
      *
      * <ul>
-     *   <li>The partition must be this connector's: {@code {"close_api_url": <close.api.url>,
-     *       "resource": "users"}}, with the URL the connector is configured with (offsets stored for
-     *       any other URL would never be read). A {@code null} offset (a reset) is accepted for any
-     *       users partition, so that offsets left by an earlier URL can be removed.</li>
-     *   <li>The offset must have the shape {@link SweepState#fromMap} reads, which names the key
-     *       that is wrong; REST integers arrive as {@code Long}. Keys left out take their initial
-     *       values, so {@code {"watermark": "2024-01-31T00:00:00Z"}} alone replays every user
-     *       updated after that moment.</li>
-     *   <li>The watermark may not lie in the future: the connector would skip every update until then.</li>
+     *   <li>The partition must be one of this connector's: the sweep's {@code {"close_api_url":
+     *       <close.api.url>, "resource": "users"}}, or a ledger shard's {@code {"close_api_url": ...,
+     *       "resource": "users.announced", "shard": "00".."63"}}, with the URL the connector is
+     *       configured with (offsets stored for any other URL would never be read). A {@code null}
+     *       offset (a reset) is accepted for any of these partitions, whatever the URL, so that
+     *       offsets left by an earlier URL can be removed.</li>
+     *   <li>The offset must have the shape {@link SweepState#fromMap} or {@link UserLedger#decode}
+     *       reads, which name the key that is wrong; REST integers arrive as {@code Long}. Keys left
+     *       out of the sweep's offset take their initial values, so {@code {"watermark":
+     *       "2024-01-31T00:00:00Z"}} alone replays every user updated after that moment.</li>
+     *   <li>No timestamp may lie in the future: the connector would skip updates until then.</li>
      * </ul>
      *
      * @throws ConnectException saying which partition or offset key is wrong and why
@@ -150,7 +155,7 @@ public class CloseUsersSourceConnector extends SourceConnector {
         String apiUrl = new CloseUsersConfig(connectorConfig).apiUrl();
         for (Map.Entry<Map<String, ?>, Map<String, ?>> entry : offsets.entrySet()) {
             Map<String, ?> partition = entry.getKey();
-            checkPartition(partition);
+            int shard = checkPartition(partition);
             Map<String, ?> offset = entry.getValue();
             if (offset == null) {
                 continue;
@@ -159,7 +164,23 @@ public class CloseUsersSourceConnector extends SourceConnector {
                 throw new ConnectException("The source partition " + partition + " names the Close URL '"
                         + partition.get(SweepState.PARTITION_URL) + "', but this connector reads from '" + apiUrl
                         + "' (" + CloseUsersConfig.API_URL + "); offsets for another URL would never be used. "
-                        + "Use the partition " + SweepState.partition(apiUrl));
+                        + "Use the partition " + (shard < 0 ? SweepState.partition(apiUrl)
+                                : UserLedger.partition(apiUrl, shard)));
+            }
+            long nowMicros = Timestamps.toMicros(Instant.now());
+            if (shard >= 0) {
+                Map<String, Long> entries;
+                try {
+                    entries = UserLedger.decode(offset, shard);
+                } catch (ConnectException e) {
+                    throw new ConnectException("The offset " + offset + " is not valid: " + e.getMessage(), e);
+                }
+                for (long version : entries.values()) {
+                    if (version != Long.MIN_VALUE) {
+                        refuseFuture(UserLedger.ANNOUNCED, version, nowMicros);
+                    }
+                }
+                continue;
             }
             SweepState state;
             try {
@@ -167,7 +188,6 @@ public class CloseUsersSourceConnector extends SourceConnector {
             } catch (ConnectException e) {
                 throw new ConnectException("The offset " + offset + " is not valid: " + e.getMessage(), e);
             }
-            long nowMicros = Timestamps.toMicros(Instant.now());
             refuseFuture(SweepState.WATERMARK, state.watermark(), nowMicros);
             // sweep_started becomes the watermark, and a recent entry hides its user until that time.
             refuseFuture(SweepState.SWEEP_STARTED, state.sweepStarted(), nowMicros);
@@ -190,14 +210,26 @@ public class CloseUsersSourceConnector extends SourceConnector {
         }
     }
 
-    private static void checkPartition(Map<String, ?> partition) {
+    /**
+     * Checks that a partition is the sweep's or a ledger shard's.
+     *
+     * @return the shard, or -1 for the sweep's partition
+     */
+    private static int checkPartition(Map<String, ?> partition) {
         String expected = "it must be {\"" + SweepState.PARTITION_URL + "\": \"<close.api.url>\", \""
-                + SweepState.PARTITION_RESOURCE + "\": \"" + SweepState.RESOURCE_USERS + "\"}";
+                + SweepState.PARTITION_RESOURCE + "\": \"" + SweepState.RESOURCE_USERS + "\"} (the sweep) or {\""
+                + SweepState.PARTITION_URL + "\": \"<close.api.url>\", \"" + SweepState.PARTITION_RESOURCE
+                + "\": \"" + UserLedger.RESOURCE + "\", \"" + UserLedger.PARTITION_SHARD + "\": \"00\"..\""
+                + UserLedger.shardName(UserLedger.SHARDS - 1) + "\"} (a shard of the ledger of announced users)";
         if (partition == null) {
             throw new ConnectException("A source partition is missing; " + expected);
         }
+        Object resource = partition.get(SweepState.PARTITION_RESOURCE);
+        boolean ledger = UserLedger.RESOURCE.equals(resource);
         for (String key : partition.keySet()) {
-            if (!key.equals(SweepState.PARTITION_URL) && !key.equals(SweepState.PARTITION_RESOURCE)) {
+            boolean known = key.equals(SweepState.PARTITION_URL) || key.equals(SweepState.PARTITION_RESOURCE)
+                    || (ledger && key.equals(UserLedger.PARTITION_SHARD));
+            if (!known) {
                 throw new ConnectException("The source partition " + partition + " has the unknown key '" + key
                         + "'; " + expected);
             }
@@ -206,9 +238,22 @@ public class CloseUsersSourceConnector extends SourceConnector {
             throw new ConnectException("The source partition " + partition + " needs the key '"
                     + SweepState.PARTITION_URL + "' as a string; " + expected);
         }
-        if (!SweepState.RESOURCE_USERS.equals(partition.get(SweepState.PARTITION_RESOURCE))) {
+        if (!ledger && !SweepState.RESOURCE_USERS.equals(resource)) {
             throw new ConnectException("The source partition " + partition + " needs '"
-                    + SweepState.PARTITION_RESOURCE + "' to be \"" + SweepState.RESOURCE_USERS + "\"; " + expected);
+                    + SweepState.PARTITION_RESOURCE + "' to be \"" + SweepState.RESOURCE_USERS + "\" or \""
+                    + UserLedger.RESOURCE + "\"; " + expected);
         }
+        if (!ledger) {
+            return -1;
+        }
+        Object shard = partition.get(UserLedger.PARTITION_SHARD);
+        for (int s = 0; s < UserLedger.SHARDS; s++) {
+            if (UserLedger.shardName(s).equals(shard)) {
+                return s;
+            }
+        }
+        throw new ConnectException("The source partition " + partition + " needs '" + UserLedger.PARTITION_SHARD
+                + "' to be a string from \"00\" to \"" + UserLedger.shardName(UserLedger.SHARDS - 1) + "\"; "
+                + expected);
     }
 }

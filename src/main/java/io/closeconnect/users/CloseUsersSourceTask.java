@@ -35,6 +35,8 @@ public class CloseUsersSourceTask extends SourceTask {
     private CloseApiClient client;
     private UserSweep sweep;
     private UserRecordMapper mapper;
+    private Heartbeats heartbeats;
+    private Map<String, String> partition;
     private long nextSweepAtMs;
     private SweepStats stats;
     private SyncMetrics metrics;
@@ -54,15 +56,24 @@ public class CloseUsersSourceTask extends SourceTask {
         config = new CloseUsersConfig(props);
         sleeper = new Sleeper();
         client = new CloseApiClient(config, sleeper);
-        Map<String, String> partition = SweepState.partition(config.apiUrl());
-        SweepState stored = SweepState.fromMap(context.offsetStorageReader().offset(partition));
+        partition = SweepState.partition(config.apiUrl());
+        List<Map<String, String>> partitions = new ArrayList<>();
+        partitions.add(partition);
+        partitions.addAll(UserLedger.partitions(config.apiUrl()));
+        Map<Map<String, String>, Map<String, Object>> offsets = context.offsetStorageReader().offsets(partitions);
+        SweepState stored = SweepState.fromMap(offsets.get(partition));
+        UserLedger ledger = UserLedger.restore(config.apiUrl(), offsets);
         SweepState restored = stored.inOrder(config.orderBy());
         if (stored.sweepInProgress() && stored.orderBy() != null && !stored.orderBy().equals(config.orderBy())) {
-            log.warn("{} changed from '{}' to '{}' during a sweep: walking the list again from the start, with the "
-                    + "same watermark", CloseUsersConfig.ORDER_BY, stored.orderBy(), config.orderBy());
+            log.warn("{} changed from '{}' to '{}' during a sweep: walking the list again from the start", 
+                    CloseUsersConfig.ORDER_BY, stored.orderBy(), config.orderBy());
         }
-        sweep = new UserSweep(client, config.pageSize(), config.watermarkLagMs(), restored);
-        mapper = new UserRecordMapper(partition, config.topic());
+        RemovalValve valve = new RemovalValve(config.removalHoldPercent(), config.removalHoldMin(),
+                config.removalRelease());
+        sweep = new UserSweep(client, config.pageSize(), config.watermarkLagMs(), ledger, restored, valve);
+        restored = sweep.state();
+        mapper = new UserRecordMapper(config.topic());
+        heartbeats = new Heartbeats(config.heartbeatTopic(), config.apiUrl());
         fetcher = Executors.newSingleThreadExecutor(runnable -> {
             Thread thread = new Thread(runnable, "close-users-fetch");
             thread.setDaemon(true);
@@ -73,14 +84,20 @@ public class CloseUsersSourceTask extends SourceTask {
         metrics.watermark(restored.watermark());
         nextSweepAtMs = 0;
         stats = new SweepStats(0);
-        log.info("Close users task reading {} (page.size={}, poll.interval.ms={}, watermark.lag.ms={}) into topic {}",
-                config.apiUrl(), config.pageSize(), config.pollIntervalMs(), config.watermarkLagMs(), config.topic());
+        log.info("Close users task reading {} (page.size={}, poll.interval.ms={}, watermark.lag.ms={}) into topic {}, "
+                        + "heartbeats into {}", config.apiUrl(), config.pageSize(), config.pollIntervalMs(),
+                config.watermarkLagMs(), config.topic(), config.heartbeatTopic());
         if (restored.sweepInProgress()) {
-            log.info("Resuming the sweep in progress at _skip={} (watermark {})", restored.skip(),
+            log.info("Resuming the sweep in progress at _skip={} ({}; {} users announced)", restored.skip(),
+                    restored.phase() == SweepState.Phase.CONFIRM ? "confirming missing users" : "walking the list",
+                    ledger.announcedCount());
+        } else if (ledger.stored() || restored.watermark() != null) {
+            log.info("Starting a sweep: {} users announced, watermark {}", ledger.announcedCount(),
                     describe(restored.watermark()));
         } else {
-            log.info("Starting with watermark {}", describe(restored.watermark()));
+            log.info("Starting with the initial snapshot: nothing announced yet");
         }
+        metrics.announced(ledger.announcedCount());
     }
 
     @Override
@@ -119,27 +136,58 @@ public class CloseUsersSourceTask extends SourceTask {
                 metrics.rateLimitWaited(waited);
                 metrics.http(client.requests(), client.rateLimited(), client.retries());
             }
-            List<SourceRecord> records = new ArrayList<>(step.emits().size());
-            for (UserSweep.Emit emit : step.emits()) {
-                records.add(mapper.toRecord(emit.user(), emit.stateAfter().toMap()));
+            List<SourceRecord> records = new ArrayList<>(step.outputs().size() + step.checkpoints().size() + 1);
+            int emitted = 0;
+            int removals = 0;
+            for (UserSweep.Output output : step.outputs()) {
+                if (output instanceof UserSweep.Changed changed) {
+                    records.add(mapper.toRecord(changed.user(), changed.partition(), changed.offset()));
+                    emitted++;
+                } else if (output instanceof UserSweep.Removed removed) {
+                    addRemoval(records, removed);
+                    removals++;
+                }
             }
-            stats.page(step.usersSeen(), records.size());
-            metrics.emitted(records.size());
-            log.debug("Page at _skip={}: {} users, {} to emit, {} ms{}", skip, step.usersSeen(), records.size(),
-                    System.currentTimeMillis() - pageStartMs, step.completed() ? ", last page" : "");
+            long now = System.currentTimeMillis();
+            int announced = sweep.ledger().announcedCount();
+            for (UserLedger.Checkpoint checkpoint : step.checkpoints()) {
+                records.add(heartbeats.record(checkpoint.partition(), checkpoint.offset(), step.state(), announced, now));
+            }
+            records.add(heartbeats.record(partition, step.state().toMap(), step.state(), announced, now));
+            if (step.usersSeen() > 0 || step.confirmations() == 0) {
+                stats.page(step.usersSeen(), emitted);
+            } else {
+                stats.emitted += emitted;
+            }
+            stats.removed += removals;
+            stats.confirmations += step.confirmations();
+            metrics.emitted(emitted);
+            metrics.removals(removals, step.confirmations());
+            metrics.announced(announced);
+            if (step.usersSeen() > 0 || step.confirmations() == 0) {
+                boolean lastPage = step.completed() || step.state().phase() == SweepState.Phase.CONFIRM;
+                log.debug("Page at _skip={}: {} users, {} to emit, {} ms{}", skip, step.usersSeen(), emitted,
+                        now - pageStartMs, lastPage ? ", last page" : "");
+            } else {
+                log.debug("Confirmed {} announced users missing from the list with Close: {} removed, {} to emit, {} ms",
+                        step.confirmations(), removals, emitted, now - pageStartMs);
+            }
             if (step.completed()) {
-                long now = System.currentTimeMillis();
                 Long watermark = sweep.state().watermark();
                 long durationMs = now - stats.startedMs;
+                UserSweep.RemovalSummary summary = sweep.lastRemovals();
                 metrics.watermark(watermark);
+                metrics.held(summary.held());
                 metrics.sweepCompleted(durationMs, stats.pages, stats.usersSeen, stats.emitted, now);
-                log.info("Sweep completed: {} pages, {} users seen, {} emitted, {} ms, {} requests, {} ms waiting on "
-                                + "rate limits; watermark now {}",
-                        stats.pages, stats.usersSeen, stats.emitted, durationMs,
-                        client.requests() - stats.requestsAtStart, stats.rateLimitWaitMs, describe(watermark));
+                log.info("Sweep completed: {} pages, {} users seen, {} emitted, {} removed, {} ms, {} requests, {} ms "
+                                + "waiting on rate limits; {} users announced ({} missing from the list, {} confirmed "
+                                + "with Close, {} held); watermark now {}",
+                        stats.pages, stats.usersSeen, stats.emitted, stats.removed, durationMs,
+                        client.requests() - stats.requestsAtStart, stats.rateLimitWaitMs, announced,
+                        summary.candidates(), stats.confirmations, summary.held(), describe(watermark));
                 nextSweepAtMs = now + config.pollIntervalMs();
             }
-            return records.isEmpty() ? null : records;
+            return records;
         } catch (InterruptedException e) {
             if (sleeper.stopped()) {
                 return null;
@@ -150,6 +198,18 @@ public class CloseUsersSourceTask extends SourceTask {
                 // stop() may have closed the client while this thread was about to send; release again.
                 client.close();
             }
+        }
+    }
+
+    /** The records of one removal, as {@code removal.output} says: a removal record, a tombstone, both or neither. */
+    private void addRemoval(List<SourceRecord> records, UserSweep.Removed removed) {
+        if (config.removalRecord()) {
+            records.add(mapper.toRemovalRecord(removed.id(), removed.lastVersion(), removed.current(),
+                    removed.removedAtMicros(), removed.reason().text, removed.partition(), removed.offset()));
+        }
+        if (config.removalTombstone()) {
+            records.add(mapper.toTombstone(removed.id(), removed.removedAtMicros(), removed.partition(),
+                    removed.offset()));
         }
     }
 
@@ -207,6 +267,8 @@ public class CloseUsersSourceTask extends SourceTask {
         private long pages;
         private long usersSeen;
         private long emitted;
+        private long removed;
+        private long confirmations;
         private long rateLimitWaitMs;
 
         SweepStats(long requestsAtStart) {

@@ -1,48 +1,60 @@
 package io.closeconnect.users;
 
-import java.util.AbstractMap;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 import org.apache.kafka.connect.errors.ConnectException;
 
 /**
- * Where the sync stands, as stored in Connect's offset storage after every record.
+ * Where the sweep stands, as stored in Connect's offset storage under the source partition
+ * {@link #partition}: the walk's position, the watermark, the sweep's phase and its coverage. What
+ * downstream has been told lives in {@link UserLedger}, in partitions of its own.
  *
- * <p>All fields are immutable; every change makes a new state, so a record can carry the exact
- * state that holds once it is delivered.
+ * <p>Immutable; the sweep makes a new state for every step.
  *
- * @param skip         the {@code _skip} of the next request: the list position of the last user
- *                     processed in the sweep in progress (pages overlap by that one user), or 0
- * @param watermark    micros; every version with {@code date_updated} at or before it has been
- *                     emitted. {@code null} before the first completed sweep (the snapshot)
+ * @param skip         the list position of the last user processed in the sweep in progress (the
+ *                     next request starts at or before it, so that pages overlap), or 0
+ * @param watermark    micros; the start of the last completed sweep, minus the configured lag.
+ *                     {@code null} before the first sweep completes
  * @param sweepStarted micros; a moment before the sweep in progress read its first page, minus the
- *                     configured lag. It becomes the watermark when the sweep completes. {@code null}
- *                     between sweeps
- * @param anchors      the last users processed by the sweep in progress, oldest first, at most
- *                     {@link #MAX_ANCHORS}. The next page must contain one of them unchanged, or
- *                     the list shifted under the sweep and it steps back
- * @param orderBy      the {@code close.users.order.by} the positions and anchors refer to;
- *                     {@code null} when unknown (an offset written by hand)
- * @param recent       users emitted with a {@code date_updated} after the watermark, id to micros.
- *                     Only these could be met again by a filter on the watermark, so only these
- *                     are remembered to keep them from being emitted twice
+ *                     lag. It becomes the watermark when the sweep completes; {@code null} between sweeps
+ * @param anchors      the last users processed by the walk, oldest first, at most {@link #MAX_ANCHORS}.
+ *                     The next page must contain one of them unchanged, or the list shifted under the
+ *                     walk and it steps back
+ * @param orderBy      the {@code close.users.order.by} the position and anchors refer to; {@code null}
+ *                     when unknown (an offset written by hand)
+ * @param ledger       whether the ledger is still being built from offsets of a version before it
+ *                     ({@link LedgerStatus#BUILDING}) or says what downstream has been told
+ *                     ({@link LedgerStatus#COMPLETE}); {@code null} in an offset written by hand or
+ *                     by a version before the ledger
+ * @param phase        what the sweep in progress is doing; {@code null} between sweeps
+ * @param seenBase     the coverage's {@code seen_base} ({@link SweepCoverage}); {@code null} between sweeps
+ * @param seen         the coverage's bits ({@link SweepCoverage}); {@code null} between sweeps
+ * @param recent       from offsets of a version before the ledger only: users emitted with a version
+ *                     after the watermark. Used while the ledger is built, then dropped
  */
-public record SweepState(long skip, Long watermark, Long sweepStarted, List<Version> anchors,
-                         Map<String, Long> recent, String orderBy) {
+public record SweepState(long skip, Long watermark, Long sweepStarted, List<Version> anchors, String orderBy,
+                         LedgerStatus ledger, Phase phase, String seenBase, String seen, Map<String, Long> recent) {
 
     /** Offset keys. */
     public static final String SKIP = "skip";
     public static final String WATERMARK = "watermark";
     public static final String SWEEP_STARTED = "sweep_started";
     public static final String ANCHORS = "anchors";
-    public static final String RECENT = "recent";
     public static final String ORDER_BY = "order_by";
+    public static final String LEDGER = "ledger";
+    public static final String PHASE = "phase";
+    public static final String SEEN_BASE = "seen_base";
+    public static final String SEEN = "seen";
+    public static final String RECENT = "recent";
+
+    private static final List<String> KEYS = List.of(SKIP, WATERMARK, SWEEP_STARTED, ANCHORS, ORDER_BY, LEDGER,
+            PHASE, SEEN_BASE, SEEN, RECENT);
 
     /** Source partition keys. */
     public static final String PARTITION_URL = "close_api_url";
@@ -50,18 +62,30 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
     public static final String RESOURCE_USERS = "users";
 
     static final int MAX_ANCHORS = 4;
-    /**
-     * The most entries {@link #recent} holds, which keeps every offset under about 60 KB.
-     * It keeps the versions emitted after the sweep start (the next sweep's filter would meet them
-     * again) and, during an incremental sweep, the versions that sweep emitted at or before its
-     * start (the in-memory record of them dies with the task, and a restart whose walk lost its
-     * anchors starts over from the top of the list). Past the limit, such as during a bulk import
-     * or the snapshot, those versions may be emitted a second time: a duplicate, never a loss.
-     */
-    static final int MAX_RECENT = 1_000;
 
-    private static final char ENTRY_SEPARATOR = ',';
-    private static final char VERSION_SEPARATOR = '@';
+    /** Whether the ledger can be trusted as the list of what was announced. */
+    public enum LedgerStatus {
+        /** Built during the first sweep after an upgrade: users at or before the watermark count as announced. */
+        BUILDING,
+        /** Every announced user, and only those, is in the ledger. */
+        COMPLETE;
+
+        String key() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
+
+    /** What the sweep in progress is doing. */
+    public enum Phase {
+        /** Reading the pages of the list. */
+        WALK,
+        /** Asking Close one by one about the announced users the walk did not see. */
+        CONFIRM;
+
+        String key() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+    }
 
     /** One version of one user: its id and {@code date_updated} in micros. */
     public record Version(String id, long micros) {
@@ -74,19 +98,18 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         }
     }
 
-    /** A state whose order is unknown, as an offset written by hand without {@code order_by}. */
-    public SweepState(long skip, Long watermark, Long sweepStarted, List<Version> anchors, Map<String, Long> recent) {
-        this(skip, watermark, sweepStarted, anchors, recent, null);
-    }
-
     public SweepState {
         anchors = List.copyOf(anchors);
-        recent = recent instanceof RecentVersions shared ? shared : new RecentVersions(new HashMap<>(recent));
+        recent = Map.copyOf(recent);
     }
 
-    /** The state of a connector that has never run: the first sweep emits every user. */
+    /**
+     * The state when no offset is stored for the sweep: a connector that has never run, or whose
+     * offsets were deleted, or that crashed before its first sweep offset was committed. Whatever the
+     * ledger holds is what was announced (nothing, for a new connector: the first sweep emits every user).
+     */
     public static SweepState initial() {
-        return new SweepState(0, null, null, List.of(), Map.of(), null);
+        return new SweepState(0, null, null, List.of(), null, LedgerStatus.COMPLETE, null, null, null, Map.of());
     }
 
     /**
@@ -105,82 +128,46 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         return sweepStarted != null;
     }
 
-    /** Whether a user with this version must be emitted: newer than the watermark and than what was emitted. */
-    boolean shouldEmit(CloseUser user) {
-        if (watermark != null && user.updatedMicros() <= watermark) {
-            return false;
-        }
-        Long emitted = recent.get(user.id());
-        return emitted == null || emitted < user.updatedMicros();
-    }
-
-    SweepState started(long sweepStartedMicros) {
-        return new SweepState(0, watermark, sweepStartedMicros, List.of(), recent, orderBy);
+    /** A sweep starting now: the walk at the top of the list, nothing seen yet. */
+    SweepState started(long sweepStartedMicros, SweepCoverage coverage) {
+        return new SweepState(0, watermark, sweepStartedMicros, List.of(), orderBy, ledger, Phase.WALK,
+                coverage.encodeBase(), coverage.encodeSeen(), recent);
     }
 
     /**
      * This state for a walk in {@code order}. A position and anchors taken in another order say
      * nothing about this one, so a sweep in progress walks again from the start of the list, with
-     * the same watermark and sweep start: nothing it had not emitted yet is skipped.
+     * the same sweep start and coverage: nothing is skipped.
      */
     SweepState inOrder(String order) {
-        if (orderBy == null || orderBy.equals(order)) {
-            return orderBy == null ? new SweepState(skip, watermark, sweepStarted, anchors, recent, order) : this;
+        if (orderBy != null && !orderBy.equals(order) && phase == Phase.WALK) {
+            return new SweepState(0, watermark, sweepStarted, List.of(), order, ledger, phase, seenBase, seen, recent);
         }
-        return new SweepState(0, watermark, sweepStarted, List.of(), recent, order);
+        return new SweepState(skip, watermark, sweepStarted, anchors, order, ledger, phase, seenBase, seen, recent);
     }
 
-    SweepState withSkip(long newSkip) {
-        return new SweepState(newSkip, watermark, sweepStarted, anchors, recent, orderBy);
+    /** The ledger's status, once the task knows whether a ledger was stored. */
+    SweepState withLedger(LedgerStatus status) {
+        return new SweepState(skip, watermark, sweepStarted, anchors, orderBy, status, phase, seenBase, seen, recent);
     }
 
-    /** Forgets the position (not the watermark or the sweep start): the walk begins again at 0. */
-    SweepState restartWalk() {
-        return new SweepState(0, watermark, sweepStarted, List.of(), recent, orderBy);
+    /** The walk's position after a page (or after stepping back), with the coverage so far. */
+    SweepState walked(long newSkip, List<Version> newAnchors, SweepCoverage coverage) {
+        return new SweepState(newSkip, watermark, sweepStarted, newAnchors, orderBy, ledger, Phase.WALK,
+                coverage.encodeBase(), coverage.encodeSeen(), recent);
     }
 
-    /** The state after processing {@code user} at list position {@code position}. */
-    SweepState processed(CloseUser user, long position, boolean emitted) {
-        List<Version> newAnchors = new ArrayList<>(anchors.size() + 1);
-        for (Version anchor : anchors) {
-            if (!anchor.id().equals(user.id())) {
-                newAnchors.add(anchor);
-            }
-        }
-        newAnchors.add(Version.of(user));
-        while (newAnchors.size() > MAX_ANCHORS) {
-            newAnchors.remove(0);
-        }
-        Map<String, Long> newRecent = recent;
-        boolean wanted = user.updatedMicros() > sweepStarted || watermark != null;
-        boolean room = recent.size() < MAX_RECENT || recent.containsKey(user.id());
-        if (emitted && wanted && room) {
-            newRecent = ((RecentVersions) recent).with(user.id(), user.updatedMicros());
-        }
-        return new SweepState(position, watermark, sweepStarted, newAnchors, newRecent, orderBy);
+    /** The walk is over; the users it did not see are being confirmed with Close. */
+    SweepState confirming(SweepCoverage coverage) {
+        return new SweepState(0, watermark, sweepStarted, List.of(), orderBy, ledger, Phase.CONFIRM,
+                coverage.encodeBase(), coverage.encodeSeen(), recent);
     }
 
-    /** The state after emitting {@code user} found behind the position: only {@code recent} changes. */
-    SweepState emittedOutOfPlace(CloseUser user) {
-        boolean wanted = user.updatedMicros() > sweepStarted || watermark != null;
-        boolean room = recent.size() < MAX_RECENT || recent.containsKey(user.id());
-        if (!wanted || !room) {
-            return this;
-        }
-        return new SweepState(skip, watermark, sweepStarted, anchors,
-                ((RecentVersions) recent).with(user.id(), user.updatedMicros()), orderBy);
-    }
-
-    /** The state once the walk has passed the last page: the sweep start becomes the watermark. */
+    /** The state once the sweep is over: its start becomes the watermark, and the ledger is complete. */
     SweepState completed() {
         long newWatermark = watermark == null ? sweepStarted : Math.max(watermark, sweepStarted);
-        Map<String, Long> kept = new HashMap<>();
-        recent.forEach((id, micros) -> {
-            if (micros > newWatermark) {
-                kept.put(id, micros);
-            }
-        });
-        return new SweepState(0, newWatermark, null, List.of(), kept, orderBy);
+        return new SweepState(0, newWatermark, null, List.of(), orderBy, LedgerStatus.COMPLETE, null, null, null,
+                Map.of());
     }
 
     /** This state as a Connect offset: only strings and longs, timestamps as ISO-8601 with micros. */
@@ -190,8 +177,17 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         map.put(WATERMARK, watermark == null ? null : Timestamps.format(watermark));
         map.put(SWEEP_STARTED, sweepStarted == null ? null : Timestamps.format(sweepStarted));
         map.put(ANCHORS, encode(anchors));
-        map.put(RECENT, ((RecentVersions) recent).encoded());
         map.put(ORDER_BY, orderBy);
+        map.put(LEDGER, ledger == null ? null : ledger.key());
+        map.put(PHASE, phase == null ? null : phase.key());
+        map.put(SEEN_BASE, seenBase);
+        map.put(SEEN, seen);
+        if (!recent.isEmpty()) {
+            List<Version> versions = new ArrayList<>(recent.size());
+            recent.forEach((id, micros) -> versions.add(new Version(id, micros)));
+            versions.sort((a, b) -> a.id().compareTo(b.id()));
+            map.put(RECENT, encode(versions));
+        }
         return map;
     }
 
@@ -206,9 +202,8 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
             return initial();
         }
         for (String key : map.keySet()) {
-            if (!List.of(SKIP, WATERMARK, SWEEP_STARTED, ANCHORS, RECENT, ORDER_BY).contains(key)) {
-                throw new ConnectException("Offset key '" + key + "' is unknown; the keys are "
-                        + List.of(SKIP, WATERMARK, SWEEP_STARTED, ANCHORS, RECENT, ORDER_BY));
+            if (!KEYS.contains(key)) {
+                throw new ConnectException("Offset key '" + key + "' is unknown; the keys are " + KEYS);
             }
         }
         long skip = 0;
@@ -228,24 +223,61 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         Long sweepStarted = timestamp(map, SWEEP_STARTED);
         List<Version> anchors = decode(map, ANCHORS);
         List<Version> recentList = decode(map, RECENT);
-        if (sweepStarted == null && (skip != 0 || !anchors.isEmpty())) {
-            throw new ConnectException("Offset keys '" + SKIP + "' and '" + ANCHORS + "' describe a sweep in "
-                    + "progress, so '" + SWEEP_STARTED + "' must be set too");
-        }
         if (anchors.size() > MAX_ANCHORS) {
             throw new ConnectException("Offset key '" + ANCHORS + "' holds " + anchors.size()
                     + " entries; at most " + MAX_ANCHORS + " are allowed");
-        }
-        Map<String, Long> recent = new HashMap<>();
-        for (Version version : recentList) {
-            recent.put(version.id(), version.micros());
         }
         Object rawOrder = map.get(ORDER_BY);
         if (rawOrder != null && !CloseUsersConfig.ORDER_BY_VALUES.contains(rawOrder)) {
             throw new ConnectException("Offset key '" + ORDER_BY + "' must be one of " + CloseUsersConfig.ORDER_BY_VALUES
                     + " (empty for Close's default order), not " + rawOrder);
         }
-        return new SweepState(skip, watermark, sweepStarted, anchors, recent, (String) rawOrder);
+        LedgerStatus ledger = choice(map, LEDGER, LedgerStatus.values());
+        Phase phase = choice(map, PHASE, Phase.values());
+        String seenBase = text(map, SEEN_BASE);
+        String seen = text(map, SEEN);
+        if ((seenBase == null) != (seen == null)) {
+            throw new ConnectException("Offset keys '" + SEEN_BASE + "' and '" + SEEN + "' go together: set both "
+                    + "or neither");
+        }
+        if (seenBase != null) {
+            SweepCoverage.parseBase(seenBase, new int[UserLedger.SHARDS], new int[UserLedger.SHARDS]);
+            SweepCoverage.parseSeen(seen);
+        }
+        if (sweepStarted == null && (skip != 0 || !anchors.isEmpty() || phase != null || seen != null)) {
+            throw new ConnectException("Offset keys '" + SKIP + "', '" + ANCHORS + "', '" + PHASE + "' and '" + SEEN
+                    + "' describe a sweep in progress, so '" + SWEEP_STARTED + "' must be set too");
+        }
+        Map<String, Long> recent = new HashMap<>();
+        for (Version version : recentList) {
+            recent.put(version.id(), version.micros());
+        }
+        return new SweepState(skip, watermark, sweepStarted, anchors, (String) rawOrder, ledger,
+                sweepStarted == null ? null : phase == null ? Phase.WALK : phase, seenBase, seen, recent);
+    }
+
+    private static <E extends Enum<E>> E choice(Map<String, ?> map, String key, E[] values) {
+        Object raw = map.get(key);
+        if (raw == null) {
+            return null;
+        }
+        List<String> allowed = new ArrayList<>();
+        for (E value : values) {
+            String name = value.name().toLowerCase(Locale.ROOT);
+            if (name.equals(raw)) {
+                return value;
+            }
+            allowed.add(name);
+        }
+        throw new ConnectException("Offset key '" + key + "' must be one of " + allowed + ", not " + raw);
+    }
+
+    private static String text(Map<String, ?> map, String key) {
+        Object raw = map.get(key);
+        if (raw == null || raw instanceof String) {
+            return (String) raw;
+        }
+        throw new ConnectException("Offset key '" + key + "' must be a string, not " + raw.getClass().getSimpleName());
     }
 
     private static Long timestamp(Map<String, ?> map, String key) {
@@ -269,9 +301,10 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         StringBuilder out = new StringBuilder(versions.size() * 80);
         for (Version version : versions) {
             if (out.length() > 0) {
-                out.append(ENTRY_SEPARATOR);
+                out.append(',');
             }
-            out.append(version.id()).append(VERSION_SEPARATOR).append(Timestamps.format(version.micros()));
+            OffsetIds.escape(out, version.id());
+            out.append('@').append(Timestamps.format(version.micros()));
         }
         return out.toString();
     }
@@ -289,69 +322,19 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         if (text.isEmpty()) {
             return versions;
         }
-        for (String entry : text.split(String.valueOf(ENTRY_SEPARATOR), -1)) {
-            int at = entry.lastIndexOf(VERSION_SEPARATOR);
+        for (String entry : text.split(",", -1)) {
+            int at = entry.lastIndexOf('@');
             if (at <= 0 || at == entry.length() - 1) {
                 throw new ConnectException("Offset key '" + key + "' has the entry '" + entry
                         + "', which is not of the form id@timestamp");
             }
             try {
-                versions.add(new Version(entry.substring(0, at), Timestamps.parseMicros(entry.substring(at + 1))));
+                versions.add(new Version(OffsetIds.unescape(entry.substring(0, at)),
+                        Timestamps.parseMicros(entry.substring(at + 1))));
             } catch (IllegalArgumentException e) {
                 throw new ConnectException("Offset key '" + key + "' has the entry '" + entry + "': " + e.getMessage());
             }
         }
         return versions;
-    }
-
-    /**
-     * The {@code recent} map: immutable, shared by every state until an emit adds to it, and
-     * encoded for the offset once rather than for every record.
-     */
-    private static final class RecentVersions extends AbstractMap<String, Long> {
-        private final Map<String, Long> versions;
-        private volatile String encoded;
-
-        RecentVersions(Map<String, Long> versions) {
-            this.versions = versions;
-        }
-
-        RecentVersions with(String id, long micros) {
-            Map<String, Long> copy = new HashMap<>(versions);
-            copy.put(id, micros);
-            return new RecentVersions(copy);
-        }
-
-        String encoded() {
-            String text = encoded;
-            if (text == null) {
-                List<Version> sorted = new ArrayList<>(versions.size());
-                versions.forEach((id, micros) -> sorted.add(new Version(id, micros)));
-                sorted.sort((a, b) -> a.id().compareTo(b.id()));
-                text = encode(sorted);
-                encoded = text;
-            }
-            return text;
-        }
-
-        @Override
-        public Long get(Object key) {
-            return versions.get(key);
-        }
-
-        @Override
-        public boolean containsKey(Object key) {
-            return versions.containsKey(key);
-        }
-
-        @Override
-        public int size() {
-            return versions.size();
-        }
-
-        @Override
-        public Set<Entry<String, Long>> entrySet() {
-            return Collections.unmodifiableMap(versions).entrySet();
-        }
     }
 }

@@ -34,6 +34,10 @@ final class SyncMetrics implements AutoCloseable {
     static final String RATE_LIMIT_WAIT = "rate-limit-wait-ms-total";
     static final String LAST_SWEEP_COMPLETED = "last-sweep-completed-timestamp-ms";
     static final String WATERMARK_LAG = "watermark-lag-ms";
+    static final String REMOVALS_ANNOUNCED = "removals-announced-total";
+    static final String REMOVALS_HELD = "removals-held";
+    static final String CONFIRMATION_REQUESTS = "confirmation-requests-total";
+    static final String USERS_ANNOUNCED = "users-announced";
 
     private static final Logger log = LoggerFactory.getLogger(SyncMetrics.class);
 
@@ -52,6 +56,10 @@ final class SyncMetrics implements AutoCloseable {
     private volatile long httpRetries;
     private volatile long rateLimitWaitMs;
     private volatile long lastSweepCompletedMs = -1;
+    private volatile long removalsAnnounced;
+    private volatile long removalsHeld;
+    private volatile long confirmationRequests;
+    private volatile long usersAnnounced = -1;
     /** The watermark in epoch micros, or null before the first sweep completes. */
     private volatile Long watermarkMicros;
 
@@ -84,6 +92,12 @@ final class SyncMetrics implements AutoCloseable {
                     Long watermark = watermarkMicros;
                     return watermark == null ? Double.NaN : now - Timestamps.toMillis(watermark);
                 });
+        add(REMOVALS_ANNOUNCED, "Users announced removed since the task started.", (config, now) -> removalsAnnounced);
+        add(REMOVALS_HELD, "Removals the last completed sweep held because they were more than the removal "
+                + "threshold allows; 0 when none.", (config, now) -> removalsHeld);
+        add(CONFIRMATION_REQUESTS, "Requests for one user (GET /api/v1/user/{id}/) sent to confirm a removal "
+                + "since the task started.", (config, now) -> confirmationRequests);
+        add(USERS_ANNOUNCED, "Users the topic announces: emitted and not removed since.", (config, now) -> usersAnnounced);
     }
 
     /**
@@ -125,6 +139,19 @@ final class SyncMetrics implements AutoCloseable {
 
     void emitted(int users) {
         usersEmittedTotal += users;
+    }
+
+    void removals(int announced, int confirmations) {
+        removalsAnnounced += announced;
+        confirmationRequests += confirmations;
+    }
+
+    void held(int removals) {
+        removalsHeld = removals;
+    }
+
+    void announced(int users) {
+        usersAnnounced = users;
     }
 
     void watermark(Long micros) {

@@ -81,6 +81,20 @@ final class UserPageParser {
         return new UserPage(users, hasMore, servedAtMicros);
     }
 
+    /** The body of {@code GET /api/v1/user/{id}/}: one user object. */
+    static CloseUser parseUser(String body) throws MalformedPageException {
+        JsonNode node;
+        try {
+            node = JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            throw new MalformedPageException("the body is not JSON (" + e.getOriginalMessage() + ")");
+        }
+        if (node == null || !node.isObject()) {
+            throw new MalformedPageException("the body is not a JSON object");
+        }
+        return toUser(node);
+    }
+
     /** Reads the elements of {@code data}; the parser is on its START_ARRAY. */
     private static List<CloseUser> readUsers(JsonParser parser) throws IOException, MalformedPageException {
         List<CloseUser> users = new ArrayList<>();

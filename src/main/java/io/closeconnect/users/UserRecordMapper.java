@@ -19,11 +19,15 @@ import org.apache.kafka.connect.source.SourceRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-/** Turns a Close user into a Kafka record: the key is the user id, the value a {@code User} struct. */
+/**
+ * Turns a Close user into a Kafka record: the key is the user id, the value a {@code User} struct.
+ * A removal becomes a removal record (the same struct, with {@code removed} set) and a tombstone
+ * (the key with a null value).
+ */
 public final class UserRecordMapper {
 
     public static final String VALUE_SCHEMA_NAME = "io.closeconnect.users.User";
-    public static final int VALUE_SCHEMA_VERSION = 1;
+    public static final int VALUE_SCHEMA_VERSION = 2;
 
     public static final String ID = "id";
     public static final String EMAIL = "email";
@@ -37,6 +41,9 @@ public final class UserRecordMapper {
     public static final String DATE_UPDATED = "date_updated";
     public static final String EMAIL_VERIFIED_AT = "email_verified_at";
     public static final String EXTRA = "extra";
+    public static final String REMOVED = "removed";
+    public static final String REMOVED_AT = "removed_at";
+    public static final String REMOVAL_REASON = "removal_reason";
 
     public static final Schema KEY_SCHEMA = SchemaBuilder.string()
             .doc("The Close user id, user_ followed by alphanumerics.")
@@ -62,6 +69,14 @@ public final class UserRecordMapper {
                     .doc("When the user verified their email address, if they did.").build())
             .field(EXTRA, SchemaBuilder.map(Schema.STRING_SCHEMA, Schema.STRING_SCHEMA).optional()
                     .doc("Every field Close sent that this schema does not know yet, name to JSON text.").build())
+            .field(REMOVED, SchemaBuilder.bool().optional()
+                    .doc("True when this record announces that the user was removed from the Close organization "
+                            + "(a tombstone with the same key usually follows); null in every other record.").build())
+            .field(REMOVED_AT, Timestamp.builder().optional()
+                    .doc("When the connector confirmed the removal with Close; null unless removed is true.").build())
+            .field(REMOVAL_REASON, optionalString("Why the user counts as removed: not_found (Close answered 404 "
+                    + "for the id) or left_organization (the user exists, in no organization of the connector's "
+                    + "credential); null unless removed is true."))
             .build();
 
     private static final Set<String> KNOWN_FIELDS = Set.of(ID, EMAIL, FIRST_NAME, LAST_NAME, IMAGE,
@@ -74,17 +89,44 @@ public final class UserRecordMapper {
     private static final List<String> STRING_FIELDS = List.of(EMAIL, FIRST_NAME, LAST_NAME, IMAGE,
             GOOGLE_PROFILE_IMAGE_URL, LAST_USED_TIMEZONE);
 
-    private final Map<String, String> sourcePartition;
     private final String topic;
 
-    public UserRecordMapper(Map<String, String> sourcePartition, String topic) {
-        this.sourcePartition = sourcePartition;
+    public UserRecordMapper(String topic) {
         this.topic = topic;
     }
 
-    public SourceRecord toRecord(CloseUser user, Map<String, ?> sourceOffset) {
+    /** The record of one version of a user; its timestamp is {@code date_updated}. */
+    public SourceRecord toRecord(CloseUser user, Map<String, ?> sourcePartition, Map<String, ?> sourceOffset) {
         return new SourceRecord(sourcePartition, sourceOffset, topic, null,
                 KEY_SCHEMA, user.id(), VALUE_SCHEMA, toStruct(user), Timestamps.toMillis(user.updatedMicros()));
+    }
+
+    /**
+     * The record that announces a removal: the user as Close last returned it when it still exists
+     * elsewhere, else only its id and the version last announced; {@code removed} true. Its
+     * timestamp is the moment of the removal.
+     */
+    public SourceRecord toRemovalRecord(String id, long lastVersionMicros, CloseUser current, long removedAtMicros,
+                                        String reason, Map<String, ?> sourcePartition, Map<String, ?> sourceOffset) {
+        Struct value;
+        if (current != null && current.id().equals(id)) {
+            value = toStruct(current);
+        } else {
+            value = new Struct(VALUE_SCHEMA).put(ID, id)
+                    .put(DATE_UPDATED, new Date(Timestamps.toMillis(lastVersionMicros)));
+        }
+        value.put(REMOVED, true)
+                .put(REMOVED_AT, new Date(Timestamps.toMillis(removedAtMicros)))
+                .put(REMOVAL_REASON, reason);
+        return new SourceRecord(sourcePartition, sourceOffset, topic, null,
+                KEY_SCHEMA, id, VALUE_SCHEMA, value, Timestamps.toMillis(removedAtMicros));
+    }
+
+    /** The tombstone of a removed user: its key with a null value (and no value schema), so compaction forgets it. */
+    public SourceRecord toTombstone(String id, long removedAtMicros, Map<String, ?> sourcePartition,
+                                    Map<String, ?> sourceOffset) {
+        return new SourceRecord(sourcePartition, sourceOffset, topic, null,
+                KEY_SCHEMA, id, null, null, Timestamps.toMillis(removedAtMicros));
     }
 
     /**

@@ -1,6 +1,8 @@
 package io.closeconnect.users;
 
-/** Where the sweep reads pages of users from: Close over HTTP, or a fake in tests. */
+import java.util.List;
+
+/** Where the sweep reads users from: Close over HTTP, or a fake in tests. */
 public interface UserSource {
 
     /**
@@ -10,4 +12,19 @@ public interface UserSource {
      * @throws InterruptedException when the task is stopping
      */
     UserPage fetch(long skip, int limit) throws InterruptedException;
+
+    /**
+     * One user by id ({@code GET /api/v1/user/{id}/}), with the same retries as {@link #fetch}.
+     *
+     * @throws InterruptedException when the task is stopping
+     */
+    UserLookup lookUp(String id) throws InterruptedException;
+
+    /**
+     * The ids of the organizations of the credential's own user ({@code GET /api/v1/me/}), or
+     * {@code null} when Close's answer does not list them.
+     *
+     * @throws InterruptedException when the task is stopping
+     */
+    List<String> myOrganizations() throws InterruptedException;
 }

@@ -1,7 +1,9 @@
 package io.closeconnect.users;
 
+import java.time.Instant;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.HashMap;
+import java.util.Deque;
 import java.util.List;
 import java.util.Map;
 
@@ -9,63 +11,156 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The sweep: walks every page of users from {@code _skip=0} until {@code has_more} is false and
- * picks the users to emit. Holds the {@link SweepState} and nothing else across pages.
+ * The sweep: walks every page of users from {@code _skip=0} until {@code has_more} is false, emits
+ * the users downstream has not been told about, then confirms with Close, one by one, the announced
+ * users the walk did not see, and announces those who left. One {@link #step()} is one page or one
+ * batch of confirmations; the task turns its outputs into records.
  *
- * <h2>How it avoids losing updates</h2>
+ * <h2>What it emits</h2>
+ * A user is emitted when the {@link UserLedger} has no version of it, or an older one: whatever its
+ * {@code date_updated}, wherever the walk meets it (in the part of a page that overlaps the previous
+ * one too). So a user the walk passes by is caught by the next sweep that lists it, and the ledger
+ * keeps duplicates exact across restarts.
+ *
+ * <h2>How it walks</h2>
  * <ul>
- *   <li>The filter is the watermark W: a user is emitted when its {@code date_updated} is after W
- *       and after the last version of it emitted ({@link SweepState#recent()}).</li>
- *   <li>W is never the largest {@code date_updated} seen. When a sweep completes, W becomes the
- *       moment the sweep started (minus a lag). A user edited behind the walk's position has a
- *       later {@code date_updated}, so the next sweep emits it.</li>
- *   <li>Pages overlap by one user, and the sweep remembers the last few users it processed
- *       (anchors). A page must contain an anchor unchanged; the walk continues after it. When none
- *       is there, users were removed behind the position or the anchors moved, and the walk steps
- *       back a page until it finds one, or starts the walk again from 0. Users that are not edited
- *       keep their relative order, so everything after an unchanged anchor is still ahead.</li>
- *   <li>Users found before the anchor in a page were processed already, or were inserted or
- *       renamed there during the walk (their {@code date_updated} is after the sweep start, so the
- *       next sweep has them), or, between users with the same name, reordered. A sweep walked from
- *       its first page by this object emits those that pass the filter and it has not emitted.</li>
+ *   <li>Consecutive pages overlap, and the sweep remembers the last few users it processed (anchors).
+ *       A page must contain an anchor unchanged; the walk continues after it. When none is there,
+ *       users were removed behind the position or the anchors moved, and the walk steps back until
+ *       it finds one, or starts the walk again from 0.</li>
+ *   <li>The overlap adapts: it grows when users are removed behind the position (each one would
+ *       otherwise cost a step back) and shrinks again when they are not.</li>
  * </ul>
+ *
+ * <h2>Removals</h2>
+ * The announced users the walk did not see are candidates. If there are more than the
+ * {@link RemovalValve} allows, all are held. Otherwise each is confirmed with
+ * {@code GET /api/v1/user/{id}/} and judged by {@link Departures}: removed users are announced and
+ * marked in the ledger, users still there are emitted if they changed, and unknown answers leave
+ * the user announced.
  */
 final class UserSweep {
 
     private static final Logger log = LoggerFactory.getLogger(UserSweep.class);
+    /** How many users one step confirms: one poll's worth of requests. */
+    static final int CONFIRMATIONS_PER_STEP = 25;
 
-    /** A user to emit and the sync state once it is delivered. */
-    record Emit(CloseUser user, SweepState stateAfter) {
+    /** Something the task turns into records. */
+    sealed interface Output permits Changed, Removed {
     }
 
     /**
-     * What one page produced.
+     * A user to emit.
      *
-     * @param emits     the users to emit, in list order
-     * @param completed whether this page ended the sweep
-     * @param usersSeen how many users the page held
+     * @param partition the source partition of the user's ledger shard
+     * @param offset    the offset the record carries: the shard as last written, claiming nothing new
      */
-    record Step(List<Emit> emits, boolean completed, int usersSeen) {
+    record Changed(CloseUser user, Map<String, String> partition, Map<String, Object> offset) implements Output {
+    }
+
+    /**
+     * A user confirmed removed.
+     *
+     * @param lastVersion     the version last announced for the user
+     * @param reason          what Close said
+     * @param current         the user as Close returned it when it left the organization, else null
+     * @param removedAtMicros when the connector confirmed the removal
+     */
+    record Removed(String id, long lastVersion, Departures.Reason reason, CloseUser current, long removedAtMicros,
+                   Map<String, String> partition, Map<String, Object> offset) implements Output {
+    }
+
+    /**
+     * What one step produced.
+     *
+     * @param outputs       the users to emit and remove, in order
+     * @param checkpoints   the ledger shards that changed, with their new offsets: to be stored
+     *                      by records after {@code outputs}
+     * @param state         the sweep state after the step, to be stored after the checkpoints
+     * @param completed     whether this step ended the sweep
+     * @param usersSeen     how many users the page held (0 for a confirmation step)
+     * @param confirmations how many users this step confirmed with Close
+     */
+    record Step(List<Output> outputs, List<UserLedger.Checkpoint> checkpoints, SweepState state,
+                boolean completed, int usersSeen, int confirmations) {
+    }
+
+    /** What the last completed sweep did about removals. */
+    record RemovalSummary(int candidates, int removed, int held, int unconfirmed) {
+        static final RemovalSummary NONE = new RemovalSummary(0, 0, 0, 0);
     }
 
     private final UserSource source;
     private final int limit;
     private final long lagMicros;
+    private final UserLedger ledger;
+    private final RemovalValve valve;
     private SweepState state;
+    private SweepCoverage coverage;
     private int misses;
-    /**
-     * Versions emitted by this sweep since the task started, so that a walk started over from 0
-     * does not emit them again. Per-sweep bookkeeping in memory only: a few dozen bytes a user.
-     */
-    private Map<String, Long> emittedThisSweep = new HashMap<>();
-    /** Whether this object has seen the sweep in progress from its first page, so emittedThisSweep is complete. */
-    private boolean walkedFromStart;
+    private int overlap = 1;
+    /** Where the last user of the previous page should be in this one if nothing moved; -1 when unknown. */
+    private int expectedAnchorAt = -1;
+    /** The candidates still to confirm, in memory; rebuilt from the coverage after a restart. */
+    private Deque<String> pending;
+    private List<String> myOrganizations;
+    private boolean askedOrganizations;
+    private int candidates;
+    private int removed;
+    private int held;
+    private int unconfirmed;
+    private String lastUnconfirmed = "";
+    private RemovalSummary lastSummary = RemovalSummary.NONE;
 
-    UserSweep(UserSource source, int pageSize, long lagMillis, SweepState restored) {
+    /**
+     * @param restored the stored sweep state, with the configured order applied
+     *                 ({@link SweepState#inOrder}); its ledger status decides how {@code ledger} is used
+     */
+    UserSweep(UserSource source, int pageSize, long lagMillis, UserLedger ledger, SweepState restored,
+              RemovalValve valve) {
         this.source = source;
         this.limit = Math.max(2, pageSize);
         this.lagMicros = lagMillis * 1_000L;
-        this.state = restored;
+        this.ledger = ledger;
+        this.valve = valve;
+        this.state = resolve(restored);
+        if (state.sweepInProgress()) {
+            coverage = state.seen() == null ? SweepCoverage.start(UserLedger.empty(ledger.apiUrl()))
+                    : SweepCoverage.decode(state.seenBase(), state.seen(), ledger);
+            if (!coverage.unknownShards().isEmpty()) {
+                log.info("{} of {} ledger shards were stored at another point than the sweep's offset (a restart "
+                                + "in at-least-once mode); the removal check of their users waits for the next sweep",
+                        coverage.unknownShards().size(), UserLedger.SHARDS);
+            }
+        }
+    }
+
+    /**
+     * The state to work from. An offset the connector wrote says how far the ledger is. Any other
+     * (written by hand, or by a version before the ledger) starts a new sweep: with a stored ledger
+     * it is a replay, so announcements after its watermark are forgotten (all of them without one);
+     * without, the ledger is built by the next sweep from the offset's promise that every version up
+     * to its watermark (and those in its {@code recent}) was emitted.
+     */
+    private SweepState resolve(SweepState restored) {
+        if (restored.ledger() != null) {
+            return restored;
+        }
+        SweepState fresh = new SweepState(0, restored.watermark(), null, List.of(), restored.orderBy(), null, null,
+                null, null, restored.recent());
+        if (ledger.stored()) {
+            long from = restored.watermark() == null ? Long.MIN_VALUE + 1 : restored.watermark();
+            ledger.rewind(from);
+            log.info("The sweep offset was written by hand: every listed user changed after {} is emitted again "
+                    + "by the next sweep", restored.watermark() == null ? "any time" : Timestamps.format(from));
+            return fresh.withLedger(SweepState.LedgerStatus.COMPLETE);
+        }
+        if (restored.watermark() != null) {
+            log.info("No ledger of announced users is stored yet (offsets of an earlier version): the next sweep "
+                    + "builds it, counting users at or before the watermark {} as announced; removals that "
+                    + "happened before it cannot be known", Timestamps.format(restored.watermark()));
+        }
+        return fresh.withLedger(SweepState.LedgerStatus.BUILDING);
     }
 
     SweepState state() {
@@ -76,73 +171,279 @@ final class UserSweep {
         return state.sweepInProgress();
     }
 
-    /** Fetches and processes the next page, starting a sweep when none is in progress. */
+    UserLedger ledger() {
+        return ledger;
+    }
+
+    /** The removals of the last completed sweep. */
+    RemovalSummary lastRemovals() {
+        return lastSummary;
+    }
+
+    /** The current overlap between consecutive pages, in users. */
+    int overlap() {
+        return overlap;
+    }
+
+    /** Reads the next page, or confirms the next batch of candidates, starting a sweep when none is in progress. */
     Step step() throws InterruptedException {
-        long skip = state.skip();
-        UserPage page = source.fetch(skip, limit);
+        return state.phase() == SweepState.Phase.CONFIRM ? confirm() : walk();
+    }
+
+    private Step walk() throws InterruptedException {
+        long request = state.skip();
+        UserPage page = source.fetch(request, limit);
         if (!state.sweepInProgress()) {
-            walkedFromStart = true;
-            state = state.started(page.servedAtMicros() - lagMicros);
+            coverage = SweepCoverage.start(ledger);
+            state = state.started(page.servedAtMicros() - lagMicros, coverage);
+            candidates = removed = held = unconfirmed = 0;
+            expectedAnchorAt = -1;
         }
         List<CloseUser> users = page.users();
+        List<Output> outputs = new ArrayList<>();
+        for (CloseUser user : users) {
+            coverage.saw(user.id());
+            consider(user, outputs);
+        }
         int start = 0;
         if (!state.anchors().isEmpty()) {
             int anchorAt = indexOfNewestAnchor(users);
             if (anchorAt >= 0) {
                 start = anchorAt + 1;
                 misses = 0;
-            } else if (skip > 0) {
+                adaptOverlap(users, anchorAt);
+            } else if (request > 0) {
                 // Each miss in a row doubles the step, so a walk that keeps losing ground to
-                // removals still finds its anchor in a few requests.
-                long stride = (long) (limit - 1) << Math.min(misses++, 20);
-                long back = Math.max(0, skip - stride);
-                log.debug("No anchor in the page at _skip={}: users were removed behind the position, stepping back to {}",
-                        skip, back);
-                state = state.withSkip(back);
-                return new Step(List.of(), false, users.size());
+                // removals still finds its anchor in a few requests. A larger overlap absorbs the next burst.
+                long stride = (long) Math.max(1, limit - overlap) << Math.min(misses++, 20);
+                long back = Math.max(0, request - stride);
+                overlap = Math.min(maxOverlap(), Math.max(2, overlap * 2));
+                expectedAnchorAt = -1;
+                log.debug("No anchor in the page at _skip={}: users were removed behind the position, stepping back "
+                        + "to {} with an overlap of {}", request, back, overlap);
+                state = state.walked(back, state.anchors(), coverage);
+                return finish(outputs, false, users.size(), 0);
             } else {
                 log.info("None of the last users processed is in the list any more; walking again from the start "
-                        + "of the list, with the same watermark");
-                state = state.restartWalk();
+                        + "of the list");
+                state = state.walked(0, List.of(), coverage);
                 misses = 0;
             }
         }
-        List<Emit> emits = new ArrayList<>();
-        // Users before the anchor were processed already, or moved there during the walk. An edited
-        // one is left to the next sweep, but one whose order flipped without an edit (users with
-        // the same name) would be passed by for good: emit whatever passes the filter and was not
-        // emitted by this sweep, without moving the position or the anchors. Only a task that
-        // walked this sweep from its start knows what the sweep emitted; after a restart mid-sweep
-        // this would repeat users, so the sweep relies on their position as before.
-        for (int i = 0; walkedFromStart && i < start - 1; i++) {
-            CloseUser user = users.get(i);
-            if (!isAnchor(user) && state.shouldEmit(user)
-                    && emittedThisSweep.getOrDefault(user.id(), Long.MIN_VALUE) < user.updatedMicros()) {
-                state = state.emittedOutOfPlace(user);
-                emittedThisSweep.put(user.id(), user.updatedMicros());
-                emits.add(new Emit(user, state));
+        if (!page.hasMore()) {
+            if (!users.isEmpty()) {
+                state = state.walked(request + users.size() - 1, anchorsAfter(users, start), coverage);
+            }
+            return walkOver(outputs, users.size());
+        }
+        // The next page starts this many users before the end of this one: the overlap, and at least
+        // every user tied on the sort key with the last one, whose order the server may change.
+        int back = Math.max(overlap, tiedAtTheEnd(users));
+        back = Math.max(1, Math.min(back, users.size() - 1));
+        expectedAnchorAt = back - 1;
+        state = state.walked(request + users.size() - back, anchorsAfter(users, start), coverage);
+        return finish(outputs, false, users.size(), 0);
+    }
+
+    /** The walk has read the last page: hold, confirm, or complete. */
+    private Step walkOver(List<Output> outputs, int usersSeen) {
+        List<String> unseen = coverage.unseen(ledger);
+        candidates = unseen.size();
+        if (unseen.isEmpty()) {
+            return complete(outputs, usersSeen, 0);
+        }
+        RemovalValve.Decision decision = valve.judge(unseen, ledger.announcedCount());
+        if (decision.hold()) {
+            held = unseen.size();
+            log.error("Holding {} removals: {} of the {} announced users are missing from the sweep that just ended, "
+                            + "more than the {} one sweep may remove ({}={}% of them, at least {}). None of them is "
+                            + "announced, and every sweep checks them again. A wrong key, a change in the key user's "
+                            + "permissions or a Close incident look like this: check {} first. If these users really "
+                            + "left, release exactly this set by adding \"{}\": \"{}\" to the connector's configuration "
+                            + "(PUT /connectors/<name>/config); the next sweep then confirms each of them with Close "
+                            + "before announcing it.",
+                    held, held, ledger.announcedCount(), decision.threshold(),
+                    CloseUsersConfig.REMOVAL_HOLD_PERCENT, valve.percent(), CloseUsersConfig.REMOVAL_HOLD_MIN + "="
+                            + valve.minimum(), "close.api.key", CloseUsersConfig.REMOVAL_RELEASE, decision.token());
+            return complete(outputs, usersSeen, 0);
+        }
+        if (decision.released()) {
+            log.warn("Releasing {} held removals ({}={}): confirming each of them with Close", unseen.size(),
+                    CloseUsersConfig.REMOVAL_RELEASE, decision.token());
+        }
+        pending = new ArrayDeque<>(unseen);
+        state = state.confirming(coverage);
+        return finish(outputs, false, usersSeen, 0);
+    }
+
+    private Step confirm() throws InterruptedException {
+        if (pending == null) {
+            pending = new ArrayDeque<>(coverage.unseen(ledger));
+            candidates = Math.max(candidates, pending.size());
+        }
+        if (!askedOrganizations) {
+            myOrganizations = source.myOrganizations();
+            askedOrganizations = true;
+            if (myOrganizations == null) {
+                log.warn("GET /api/v1/me/ listed no organizations: only a 404 can confirm a removal this sweep");
             }
         }
-        for (int i = start; i < users.size(); i++) {
-            CloseUser user = users.get(i);
-            boolean emit = !isAnchor(user) && state.shouldEmit(user)
-                    && emittedThisSweep.getOrDefault(user.id(), Long.MIN_VALUE) < user.updatedMicros();
-            state = state.processed(user, skip + i, emit);
-            if (emit) {
-                emittedThisSweep.put(user.id(), user.updatedMicros());
-                emits.add(new Emit(user, state));
+        List<Output> outputs = new ArrayList<>();
+        int asked = 0;
+        while (!pending.isEmpty() && asked < CONFIRMATIONS_PER_STEP) {
+            String id = pending.peekFirst();
+            if (coverage.seen(id) || ledger.announced(id) == null) {
+                pending.removeFirst();
+                continue;
+            }
+            UserLookup lookup = source.lookUp(id);
+            asked++;
+            pending.removeFirst();
+            coverage.saw(id);
+            Departures.Verdict verdict = Departures.judge(lookup, myOrganizations);
+            if (verdict.removed() != null) {
+                outputs.add(new Removed(id, ledger.announced(id), verdict.removed(), lookup.user(),
+                        Timestamps.toMicros(Instant.now()), ledger.partitionOf(id), ledger.carriedOffset(id)));
+                ledger.markRemoved(id);
+                removed++;
+            } else if (verdict.present() != null) {
+                consider(verdict.present(), outputs);
+            } else {
+                unconfirmed++;
+                lastUnconfirmed = "user " + id + ": " + verdict.detail();
             }
         }
-        if (!users.isEmpty()) {
-            state = state.withSkip(skip + users.size() - 1);
+        if (pending.isEmpty()) {
+            return complete(outputs, 0, asked);
         }
-        if (page.hasMore()) {
-            return new Step(emits, false, users.size());
+        state = state.confirming(coverage);
+        return finish(outputs, false, 0, asked);
+    }
+
+    private Step complete(List<Output> outputs, int usersSeen, int confirmations) {
+        if (unconfirmed > 0) {
+            log.warn("{} announced users missing from the list could not be confirmed removed or present (last: {}); "
+                    + "they stay announced and are checked again next sweep", unconfirmed, lastUnconfirmed);
         }
+        ledger.purgeRemoved();
         state = state.completed();
-        // A new map rather than clear(): clear() keeps the table sized for every user of the sweep.
-        emittedThisSweep = new HashMap<>();
-        return new Step(emits, true, users.size());
+        coverage = null;
+        pending = null;
+        askedOrganizations = false;
+        myOrganizations = null;
+        lastSummary = new RemovalSummary(candidates, removed, held, unconfirmed);
+        return finish(outputs, true, usersSeen, confirmations);
+    }
+
+    private Step finish(List<Output> outputs, boolean completed, int usersSeen, int confirmations) {
+        return new Step(outputs, ledger.checkpoint(), state, completed, usersSeen, confirmations);
+    }
+
+    /**
+     * Emits the user if downstream was not told about this version: it was never announced, or an
+     * older version was. While the ledger is built from the offsets of an earlier version, a user
+     * those offsets promise was emitted (at or before their watermark, or in their {@code recent})
+     * is recorded as announced without a record.
+     */
+    private void consider(CloseUser user, List<Output> outputs) {
+        String id = user.id();
+        long version = user.updatedMicros();
+        Long announced = ledger.announced(id);
+        if (announced != null) {
+            if (version <= announced) {
+                return;
+            }
+        } else if (state.ledger() == SweepState.LedgerStatus.BUILDING && emittedBeforeTheLedger(user)) {
+            ledger.announce(id, version);
+            return;
+        }
+        outputs.add(new Changed(user, ledger.partitionOf(id), ledger.carriedOffset(id)));
+        ledger.announce(id, version);
+    }
+
+    private boolean emittedBeforeTheLedger(CloseUser user) {
+        Long watermark = state.watermark();
+        if (watermark == null) {
+            return false;
+        }
+        Long recent = state.recent().get(user.id());
+        return user.updatedMicros() <= watermark || (recent != null && user.updatedMicros() <= recent);
+    }
+
+    /**
+     * Sizes the overlap from what the page shows: when the newest anchor is found {@code shift}
+     * places before where it was expected, that many users were removed behind the position since
+     * the last request. The overlap becomes twice that, plus one, so that the next burst of that size
+     * costs no step back; without removals it shrinks by a quarter per page, down to one user.
+     */
+    private void adaptOverlap(List<CloseUser> users, int anchorAt) {
+        List<SweepState.Version> anchors = state.anchors();
+        if (expectedAnchorAt < 0 || !anchors.get(anchors.size() - 1).matches(users.get(anchorAt))) {
+            return;
+        }
+        int shift = Math.max(0, expectedAnchorAt - anchorAt);
+        int wanted = (int) Math.min(maxOverlap(), 2L * shift + 1);
+        overlap = Math.max(1, Math.min(maxOverlap(), Math.max(wanted, overlap - Math.max(1, overlap / 4))));
+    }
+
+    /**
+     * How many users at the end of the page tie with the last one on the sort key (the last one
+     * included): a database may return tied rows in another order on the next request, so the next
+     * page must start before all of them. 1 in Close's default order, whose key is unknown.
+     */
+    private int tiedAtTheEnd(List<CloseUser> users) {
+        String order = state.orderBy();
+        if (order == null || order.isEmpty() || users.isEmpty()) {
+            return 1;
+        }
+        String key = sortKey(users.get(users.size() - 1));
+        int count = 1;
+        for (int i = users.size() - 2; i >= 0 && sortKey(users.get(i)).equals(key); i--) {
+            count++;
+        }
+        return count;
+    }
+
+    /**
+     * The name a name order sorts by, folded as loosely as a database collation may compare it
+     * (case, accents, surrounding blanks), so that whatever the server treats as a tie is one here.
+     */
+    static String sortKey(CloseUser user) {
+        return fold(user.json().path(UserRecordMapper.LAST_NAME).asText("")) + '\u0000'
+                + fold(user.json().path(UserRecordMapper.FIRST_NAME).asText(""));
+    }
+
+    private static String fold(String name) {
+        String decomposed = java.text.Normalizer.normalize(name.strip(), java.text.Normalizer.Form.NFD);
+        return decomposed.replaceAll("\\p{M}", "").toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** The most the removal part of the overlap grows to: a quarter of a page. */
+    private int maxOverlap() {
+        return Math.max(1, limit / 4);
+    }
+
+    /** The anchors once the users of the page from {@code start} on are processed: the last few. */
+    private List<SweepState.Version> anchorsAfter(List<CloseUser> users, int start) {
+        List<SweepState.Version> anchors = new ArrayList<>(SweepState.MAX_ANCHORS + 1);
+        int from = Math.max(start, users.size() - SweepState.MAX_ANCHORS);
+        int fresh = users.size() - from;
+        for (SweepState.Version anchor : state.anchors()) {
+            boolean again = false;
+            for (int i = from; i < users.size(); i++) {
+                again |= users.get(i).id().equals(anchor.id());
+            }
+            if (!again) {
+                anchors.add(anchor);
+            }
+        }
+        while (anchors.size() > SweepState.MAX_ANCHORS - fresh) {
+            anchors.remove(0);
+        }
+        for (int i = from; i < users.size(); i++) {
+            anchors.add(SweepState.Version.of(users.get(i)));
+        }
+        return anchors;
     }
 
     private int indexOfNewestAnchor(List<CloseUser> users) {
@@ -156,14 +457,5 @@ final class UserSweep {
             }
         }
         return -1;
-    }
-
-    private boolean isAnchor(CloseUser user) {
-        for (SweepState.Version anchor : state.anchors()) {
-            if (anchor.matches(user)) {
-                return true;
-            }
-        }
-        return false;
     }
 }

@@ -43,10 +43,18 @@ class AlterOffsetsTest {
 
     @Test
     void acceptsAnOffsetTheTaskWrote() {
-        SweepState state = new SweepState(41, 1_700_000_000_000_000L, 1_700_000_100_000_000L,
-                java.util.List.of(new SweepState.Version("user_a", 1_700_000_050_000_000L)),
-                Map.of("user_b", 1_700_000_150_000_000L));
+        UserLedger ledger = UserLedger.empty(URL);
+        ledger.announce("user_a", 1_700_000_050_000_000L);
+        SweepCoverage coverage = SweepCoverage.start(ledger);
+        coverage.saw("user_a");
+        SweepState state = SweepState.initial().started(1_700_000_100_000_000L, coverage)
+                .walked(41, java.util.List.of(new SweepState.Version("user_a", 1_700_000_050_000_000L)), coverage);
         assertTrue(alter(SweepState.partition(URL), state.toMap()));
+        for (UserLedger.Checkpoint checkpoint : ledger.checkpoint()) {
+            assertTrue(alter(checkpoint.partition(), checkpoint.offset()));
+        }
+        assertTrue(alter(SweepState.partition(URL), state.confirming(coverage).toMap()));
+        assertTrue(alter(SweepState.partition(URL), state.completed().toMap()));
     }
 
     @Test
@@ -71,9 +79,9 @@ class AlterOffsetsTest {
 
     @Test
     void rejectsAPartitionThatIsNotTheUsersPartition() {
-        assertTrue(rejection(Map.of("close_api_url", URL), offset()).contains("'resource' to be \"users\""));
+        assertTrue(rejection(Map.of("close_api_url", URL), offset()).contains("'resource' to be \"users\" or"));
         assertTrue(rejection(Map.of("close_api_url", URL, "resource", "leads"), offset())
-                .contains("'resource' to be \"users\""));
+                .contains("'resource' to be \"users\" or \"users.announced\""));
         assertTrue(rejection(Map.of("resource", "users"), offset()).contains("'close_api_url'"));
         assertTrue(rejection(Map.of("close_api_url", 5L, "resource", "users"), offset()).contains("'close_api_url'"));
         assertTrue(rejection(Map.of("close_api_url", URL, "resource", "users", "x", "y"), offset())
@@ -101,6 +109,34 @@ class AlterOffsetsTest {
         assertTrue(rejection(partition, offset("recent", "user_a@soon")).contains("'recent'"));
         assertTrue(rejection(partition, offset("skip", 7L)).contains("'sweep_started' must be set"));
         assertTrue(rejection(partition, offset("watermak", "2024-01-31T00:00:00Z")).contains("'watermak' is unknown"));
+    }
+
+    @Test
+    void checksTheLedgerShardsToo() {
+        String user = "user_" + "a".repeat(43);
+        int shard = UserLedger.shardOf(user);
+        Map<String, String> partition = UserLedger.partition(URL, shard);
+        assertTrue(alter(partition, offset("announced", user + "@2024-01-31T00:00:00.000000Z")));
+        assertTrue(alter(partition, offset("announced", "")));
+        assertTrue(alter(partition, null));
+        assertTrue(alter(UserLedger.partition("https://old.example.test", shard), null));
+        String wrongShard = rejection(UserLedger.partition(URL, (shard + 1) % UserLedger.SHARDS),
+                offset("announced", user + "@2024-01-31T00:00:00Z"));
+        assertTrue(wrongShard.contains("belongs to shard " + UserLedger.shardName(shard)), wrongShard);
+        assertTrue(rejection(partition, offset("announced", user)).contains("id@timestamp"));
+        assertTrue(rejection(partition, offset("announced", 5L)).contains("'announced' as a string"));
+        assertTrue(rejection(partition, offset("users", "")).contains("unknown key 'users'"));
+        String future = Instant.now().plus(1, ChronoUnit.DAYS).toString();
+        String message = rejection(partition, offset("announced", user + "@" + future));
+        assertTrue(message.contains("future"), message);
+        assertTrue(rejection(Map.of("close_api_url", URL, "resource", "users.announced", "shard", "64"), offset())
+                .contains("'shard' to be a string from \"00\" to \"63\""));
+        assertTrue(rejection(Map.of("close_api_url", URL, "resource", "users.announced"), offset())
+                .contains("'shard'"));
+        assertTrue(rejection(Map.of("close_api_url", URL, "resource", "users", "shard", "01"), offset())
+                .contains("unknown key 'shard'"));
+        String otherUrl = rejection(UserLedger.partition("https://other.example.test", shard), offset("announced", ""));
+        assertTrue(otherUrl.contains("\"shard\"") || otherUrl.contains("shard="), otherUrl);
     }
 
     @Test

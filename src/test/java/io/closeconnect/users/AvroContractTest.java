@@ -113,6 +113,67 @@ class AvroContractTest {
                 "a required field without a default cannot read older data");
     }
 
+    /**
+     * Version 2 adds the removal fields. A removal record written with v2 is read by a v1 reader as
+     * the user it was (id and date_updated); a v1 record is read by a v2 reader with the removal
+     * fields null, which is what every record that is not a removal carries.
+     */
+    @Test
+    void removalRecordsAndVersionOneDataCrossBothWays() throws Exception {
+        Schema v2 = parse(PUBLISHED);
+        Schema v1 = publishedVersions().get(1);
+        UserRecordMapper mapper = new UserRecordMapper("t");
+        long removedAt = Timestamps.parseMicros("2026-12-01T08:00:00.123456Z");
+        Struct removal = (Struct) mapper.toRemovalRecord("user_gone", Timestamps.parseMicros("2026-11-01T00:00:00Z"),
+                null, removedAt, "not_found", UserLedger.partition("https://x", 0), Map.of("announced", "")).value();
+        GenericRecord written = (GenericRecord) toAvroValue(v2, removal);
+        assertTrue(GenericData.get().validate(v2, written), "valid: " + written);
+        GenericRecord asV1 = roundTrip(written, v2, v1);
+        assertEquals("user_gone", asV1.get("id").toString());
+        assertEquals(Timestamps.toMillis(Timestamps.parseMicros("2026-11-01T00:00:00Z")), asV1.get("date_updated"));
+        assertEquals(null, asV1.getSchema().getField("removed"), "a v1 reader does not see the new fields");
+        GenericRecord asV2 = roundTrip(written, v2, v2);
+        assertEquals(true, asV2.get("removed"));
+        assertEquals(Timestamps.toMillis(removedAt), asV2.get("removed_at"));
+        assertEquals("not_found", asV2.get("removal_reason").toString());
+
+        FakeCloseApi api = new FakeCloseApi("k", 6, true);
+        api.addUsers(1);
+        CloseUser user = api.fetch(0, 1).users().get(0);
+        GenericRecord v1Written = (GenericRecord) toAvroValue(v1, withoutRemovalFields(UserRecordMapper.toStruct(user)));
+        GenericRecord v1AsV2 = roundTrip(v1Written, v1, v2);
+        assertEquals(user.id(), v1AsV2.get("id").toString());
+        assertEquals(null, v1AsV2.get("removed"));
+        assertEquals(null, v1AsV2.get("removed_at"));
+        assertEquals(null, v1AsV2.get("removal_reason"));
+    }
+
+    private static GenericRecord roundTrip(GenericRecord record, Schema writer, Schema reader) throws IOException {
+        ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        BinaryEncoder encoder = EncoderFactory.get().binaryEncoder(bytes, null);
+        new GenericDatumWriter<GenericRecord>(writer).write(record, encoder);
+        encoder.flush();
+        return new GenericDatumReader<GenericRecord>(writer, reader)
+                .read(null, DecoderFactory.get().binaryDecoder(bytes.toByteArray(), null));
+    }
+
+    /** The struct a version-1 connector built: the same fields without the removal ones. */
+    private static Struct withoutRemovalFields(Struct struct) {
+        org.apache.kafka.connect.data.SchemaBuilder builder = org.apache.kafka.connect.data.SchemaBuilder.struct()
+                .name(UserRecordMapper.VALUE_SCHEMA_NAME).version(1);
+        for (org.apache.kafka.connect.data.Field field : struct.schema().fields()) {
+            if (!field.name().startsWith("remov")) {
+                builder.field(field.name(), field.schema());
+            }
+        }
+        org.apache.kafka.connect.data.Schema schema = builder.build();
+        Struct old = new Struct(schema);
+        for (org.apache.kafka.connect.data.Field field : schema.fields()) {
+            old.put(field.name(), struct.get(field.name()));
+        }
+        return old;
+    }
+
     @Test
     void mappedValuesEncodeWithThePublishedSchema() throws IOException {
         Schema published = parse(PUBLISHED);

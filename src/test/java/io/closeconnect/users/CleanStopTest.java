@@ -137,7 +137,7 @@ class CleanStopTest {
                 CloseUsersConfig.RETRY_MAX_ELAPSED_MS, "86400000"));
         api.queueFault(FakeCloseApi.Fault.STATUS_503_HTML);
         CompletableFuture<List<SourceRecord>> poll = pollInBackground();
-        awaitSleepingIn("CloseApiClient.fetch", "the poll to back off after the 503");
+        awaitSleepingIn("CloseApiClient.call", "the poll to back off after the 503");
         assertStopsPromptly(poll);
         assertEquals(1, server.getRequestCount(), "no retry after stop()");
         assertNoHttpWorkLeft();

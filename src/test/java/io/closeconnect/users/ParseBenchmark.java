@@ -31,8 +31,9 @@ final class ParseBenchmark {
 
     private final byte[][] pages;
     private final int users;
-    private final UserRecordMapper mapper = new UserRecordMapper(SweepState.partition("https://api.close.com"), "close-users");
-    private final Map<String, Object> offset = SweepState.initial().toMap();
+    private final UserRecordMapper mapper = new UserRecordMapper("close-users");
+    private final Map<String, String> partition = UserLedger.partition("https://api.close.com", 0);
+    private final Map<String, Object> offset = Map.of(UserLedger.ANNOUNCED, "");
     private long sink;
 
     ParseBenchmark() throws Exception {
@@ -70,7 +71,7 @@ final class ParseBenchmark {
         for (byte[] page : pages) {
             UserPage parsed = UserPageParser.parse(page, 0L);
             for (CloseUser user : parsed.users()) {
-                SourceRecord record = mapper.toRecord(user, offset);
+                SourceRecord record = mapper.toRecord(user, partition, offset);
                 sink += record.kafkaPartition() == null ? 1 : 0;
             }
         }
@@ -88,18 +89,31 @@ final class ParseBenchmark {
                 throw new IllegalStateException(e);
             }
         }
+
+        @Override
+        public UserLookup lookUp(String id) {
+            throw new UnsupportedOperationException("the benchmark's first sweep confirms nobody");
+        }
+
+        @Override
+        public java.util.List<String> myOrganizations() {
+            return java.util.List.of();
+        }
     }
 
     private void pollPath() throws Exception {
         // A fresh initial sweep each round: every user is emitted, as in a first snapshot.
-        UserSweep sweep = new UserSweep(new BytesSource(), PAGE_SIZE, 0, SweepState.initial());
+        UserSweep sweep = new UserSweep(new BytesSource(), PAGE_SIZE, 0, UserLedger.empty("https://api.close.com"),
+                SweepState.initial(), new RemovalValve(5, 10, ""));
         int pagesRead = 0;
         while (pagesRead++ < PAGES) {
             UserSweep.Step step = sweep.step();
-            for (UserSweep.Emit emit : step.emits()) {
-                SourceRecord record = mapper.toRecord(emit.user(), emit.stateAfter().toMap());
+            for (UserSweep.Output output : step.outputs()) {
+                UserSweep.Changed changed = (UserSweep.Changed) output;
+                SourceRecord record = mapper.toRecord(changed.user(), changed.partition(), changed.offset());
                 sink += record.kafkaPartition() == null ? 1 : 0;
             }
+            sink += step.checkpoints().size() + step.state().toMap().size();
             if (step.completed()) {
                 break;
             }

@@ -60,15 +60,19 @@ class SyncMetricsTest {
         assertEquals(-1.0, context.metric(SyncMetrics.LAST_SWEEP_COMPLETED));
         assertEquals(Double.NaN, context.metric(SyncMetrics.WATERMARK_LAG), "no watermark before the first sweep");
 
-        assertEquals(10, task.poll().size());
+        assertEquals(10, TestTaskContext.userRecords(task.poll()).size());
         assertEquals(0.0, context.metric(SyncMetrics.SWEEPS_COMPLETED), "mid-sweep");
         assertEquals(10.0, context.metric(SyncMetrics.USERS_EMITTED_TOTAL), "the total follows each page");
         assertEquals(1.0, context.metric(SyncMetrics.HTTP_REQUESTS));
         assertEquals(-1.0, context.metric(SyncMetrics.USERS_EMITTED_LAST), "per-sweep figures wait for the sweep");
 
         long beforeLastPage = System.currentTimeMillis();
-        assertEquals(2, task.poll().size());
+        assertEquals(2, TestTaskContext.userRecords(task.poll()).size());
         assertEquals(1.0, context.metric(SyncMetrics.SWEEPS_COMPLETED));
+        assertEquals(12.0, context.metric(SyncMetrics.USERS_ANNOUNCED));
+        assertEquals(0.0, context.metric(SyncMetrics.REMOVALS_ANNOUNCED));
+        assertEquals(0.0, context.metric(SyncMetrics.REMOVALS_HELD));
+        assertEquals(0.0, context.metric(SyncMetrics.CONFIRMATION_REQUESTS));
         assertEquals(2.0, context.metric(SyncMetrics.SWEEP_PAGES_LAST));
         assertEquals(13.0, context.metric(SyncMetrics.USERS_SEEN_LAST), "10 + 3 users on the overlapping pages");
         assertEquals(12.0, context.metric(SyncMetrics.USERS_EMITTED_LAST));

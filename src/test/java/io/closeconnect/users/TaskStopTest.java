@@ -116,8 +116,12 @@ class TaskStopTest {
         task.start(props);
         List<SourceRecord> records = task.poll();
         assertEquals(List.copyOf(fake.currentVersions().keySet()).subList(0, 10),
-                records.stream().map(r -> (String) r.key()).toList());
-        assertEquals(9L, records.get(9).sourceOffset().get(SweepState.SKIP), "the offset after the page's last user");
+                TestTaskContext.userRecords(records).stream().map(r -> (String) r.key()).toList());
+        SourceRecord last = records.get(records.size() - 1);
+        assertEquals(CloseUsersConfig.DEFAULT_HEARTBEAT_TOPIC, last.topic(), "a heartbeat closes every page");
+        assertEquals(SweepState.partition(props.get(CloseUsersConfig.API_URL).replaceAll("/$", "")),
+                last.sourcePartition());
+        assertEquals(9L, last.sourceOffset().get(SweepState.SKIP), "the position after the page: its last user");
         task.stop();
     }
 
@@ -179,7 +183,7 @@ class TaskStopTest {
             }
         }
         assertTrue(nullPolls >= 2, "the 2.5 s page spans several polls: " + nullPolls);
-        assertEquals(10, records.size(), "the first page, once it arrives");
+        assertEquals(10, TestTaskContext.userRecords(records).size(), "the first page, once it arrives");
         assertEquals(1, fake.requestCount(), "the page was requested once, not again by each poll");
         task.stop();
     }

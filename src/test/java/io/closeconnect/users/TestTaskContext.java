@@ -35,6 +35,13 @@ final class TestTaskContext implements SourceTaskContext {
         return metric == null ? null : metric.metricValue();
     }
 
+    /** The records of a poll that go to the user topic: user records, removals and tombstones, not heartbeats. */
+    static java.util.List<org.apache.kafka.connect.source.SourceRecord> userRecords(
+            java.util.List<org.apache.kafka.connect.source.SourceRecord> records) {
+        return records == null ? null : records.stream()
+                .filter(r -> !r.topic().equals(CloseUsersConfig.DEFAULT_HEARTBEAT_TOPIC)).toList();
+    }
+
     @Override
     public Map<String, String> configs() {
         return configs;

@@ -84,8 +84,8 @@ class UserRecordMapperTest {
 
     @Test
     void recordIsKeyedByIdAndStampedWithDateUpdated() throws Exception {
-        Map<String, String> partition = SweepState.partition("https://api.close.com");
-        SourceRecord record = new UserRecordMapper(partition, "t").toRecord(user(FULL), Map.of("skip", 3L));
+        Map<String, String> partition = UserLedger.partition("https://api.close.com", 7);
+        SourceRecord record = new UserRecordMapper("t").toRecord(user(FULL), partition, Map.of("skip", 3L));
         assertEquals("t", record.topic());
         assertEquals("user_abc", record.key());
         assertEquals(Schema.Type.STRING, record.keySchema().type());
@@ -98,7 +98,7 @@ class UserRecordMapperTest {
     void valueSchemaIsNamedVersionedAndDocumented() {
         Schema schema = UserRecordMapper.VALUE_SCHEMA;
         assertEquals("io.closeconnect.users.User", schema.name());
-        assertEquals(1, schema.version());
+        assertEquals(2, schema.version());
         assertTrue(schema.doc() != null);
         schema.fields().forEach(f -> assertTrue(f.schema().doc() != null, f.name() + " has no doc"));
         assertEquals(Timestamp.LOGICAL_NAME, schema.field("date_updated").schema().name());

@@ -22,6 +22,7 @@ import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 
 import io.closeconnect.users.CloseUser;
+import io.closeconnect.users.UserLookup;
 import io.closeconnect.users.UserPage;
 import io.closeconnect.users.UserSource;
 import mockwebserver3.Dispatcher;
@@ -41,18 +42,44 @@ import mockwebserver3.SocketEffect;
  */
 public final class FakeCloseApi extends Dispatcher implements UserSource {
 
-    /** How the list is ordered: insertion order (Close's undocumented default), or by name. */
-    public enum Order { DEFAULT, LAST_NAME_FIRST_NAME }
+    /**
+     * How the list is ordered: insertion order (Close's undocumented default), by name, or by
+     * {@code date_updated} (an edit moves the user to the end of the list).
+     */
+    public enum Order { DEFAULT, LAST_NAME_FIRST_NAME, DATE_UPDATED }
 
-    /** One version of one user and how long it was current, in fake-clock micros. */
+    /** The organization the fake's users belong to, and the one the credential's user belongs to. */
+    public static final String ORGANIZATION = "orga_" + "x".repeat(43);
+    /** Where a user who leaves the organization goes: the user still exists, in another organization. */
+    public static final String OTHER_ORGANIZATION = "orga_" + "o".repeat(43);
+
+    /** A stretch of time during which a user was listed, in fake-clock micros. */
+    public static final class Membership {
+        public final String id;
+        public final long fromMicros;
+        public long toMicros = Long.MAX_VALUE;
+
+        Membership(String id, long fromMicros) {
+            this.id = id;
+            this.fromMicros = fromMicros;
+        }
+    }
+
+    /**
+     * One version of one user and how long it was current, in fake-clock micros: from
+     * {@code startMicros} (its {@code date_updated}, or the moment a removed user was listed again
+     * unchanged) to {@code endMicros}.
+     */
     public static final class VersionLife {
         public final String id;
         public final long micros;
+        public final long startMicros;
         public long endMicros = Long.MAX_VALUE;
 
-        VersionLife(String id, long micros) {
+        VersionLife(String id, long micros, long startMicros) {
             this.id = id;
             this.micros = micros;
+            this.startMicros = startMicros;
         }
     }
 
@@ -60,6 +87,8 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     public enum Fault { STATUS_429, STATUS_503_HTML, STATUS_500, TRUNCATED_JSON, HTML_200, NO_DATA, DISCONNECT, SLOW }
 
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Close's words for a 404 on a user id that matches no user. */
+    public static final String NOT_FOUND_MESSAGE = "Empty query: User matching query does not exist.";
     private static final DateTimeFormatter CLOSE_TIME = DateTimeFormatter
             .ofPattern("uuuu-MM-dd'T'HH:mm:ss.SSSSSSxxx").withZone(ZoneOffset.UTC);
     private static final DateTimeFormatter HTTP_DATE = DateTimeFormatter.RFC_1123_DATE_TIME.withZone(ZoneOffset.UTC);
@@ -73,9 +102,17 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     private final List<User> users = new ArrayList<>();
     private final Map<String, VersionLife> current = new HashMap<>();
     private final List<VersionLife> history = new ArrayList<>();
+    private final Map<String, Membership> listed = new HashMap<>();
+    private final List<Membership> memberships = new ArrayList<>();
+    /** Users no longer listed, by id: deleted (GET answers 404) or moved to another organization (GET answers 200). */
+    private final Map<String, User> gone = new HashMap<>();
+    private int lookups;
+    private boolean shuffleTies;
+    private int tieGroups;
     private final List<Long> requestedSkips = new ArrayList<>();
     private final Deque<Fault> faults = new ArrayDeque<>();
     private final Deque<MockResponse> queuedResponses = new ArrayDeque<>();
+    private final Deque<MockResponse> queuedLookups = new ArrayDeque<>();
     private Order order = Order.DEFAULT;
     private int maxLimit = 1000;
     private long maxSkip = 250_000;
@@ -100,6 +137,7 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         final long createdMicros;
         long updatedMicros;
         String extraField;
+        String organization = ORGANIZATION;
 
         User(String id, String first, String last, long createdMicros) {
             this.id = id;
@@ -128,6 +166,24 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
 
     public synchronized FakeCloseApi order(Order newOrder) {
         this.order = newOrder;
+        return this;
+    }
+
+    /**
+     * With the name order: users with the same first and last name come back in a new random order
+     * on every request, as a database may return rows that tie on the sort key.
+     */
+    public synchronized FakeCloseApi shuffleTies(boolean shuffle) {
+        this.shuffleTies = shuffle;
+        return this;
+    }
+
+    /**
+     * Users inserted or renamed from now on take one of {@code groups} shared names (0: unique
+     * names again), so that most of them tie with others in the name order.
+     */
+    public synchronized FakeCloseApi tieGroups(int groups) {
+        this.tieGroups = groups;
         return this;
     }
 
@@ -195,6 +251,11 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         faults.add(fault);
     }
 
+    /** Serves this exact answer to the next authorized {@code GET /api/v1/user/{id}/}. */
+    public synchronized void queueLookupResponse(MockResponse response) {
+        queuedLookups.add(response);
+    }
+
     /** Serves this exact answer to the next authorized users request, before any queued fault. */
     public synchronized void queueResponse(MockResponse response) {
         queuedResponses.add(response);
@@ -241,9 +302,12 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
 
     public synchronized String insertAt(int index) {
         String id = String.format("user_%043d", nextId++);
-        User user = new User(id, FIRST[random.nextInt(FIRST.length)], LAST[random.nextInt(LAST.length)] + nextId, tick());
+        User user = tieGroups > 0
+                ? new User(id, "Same", "Tie" + random.nextInt(tieGroups), tick())
+                : new User(id, FIRST[random.nextInt(FIRST.length)], LAST[random.nextInt(LAST.length)] + nextId, tick());
         users.add(index, user);
         record(user);
+        startMembership(id);
         return id;
     }
 
@@ -269,10 +333,61 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         touch(user);
     }
 
+    /** Removes a user from Close: it is no longer listed, and {@code GET /api/v1/user/{id}/} answers 404. */
     public synchronized void delete(String id) {
+        remove(id, false);
+    }
+
+    /**
+     * Moves a user out of the organization: it is no longer listed, and {@code GET /api/v1/user/{id}/}
+     * answers 200 with an {@code organizations} list that no longer holds the caller's organization.
+     * Its {@code date_updated} does not change.
+     */
+    public synchronized void leaveOrganization(String id) {
+        remove(id, true);
+    }
+
+    private void remove(String id, boolean toOtherOrganization) {
         User user = find(id);
         users.remove(user);
-        current.remove(id).endMicros = tick();
+        long now = tick();
+        current.remove(id).endMicros = now;
+        listed.remove(id).toMicros = now;
+        user.organization = toOtherOrganization ? OTHER_ORGANIZATION : null;
+        gone.put(id, user);
+    }
+
+    /**
+     * Lists a removed user again at {@code index} of the default order, with the same id and the
+     * same {@code date_updated}: no edit, as when someone is added back to an organization.
+     */
+    public synchronized void readd(String id, int index) {
+        User user = gone.remove(id);
+        if (user == null) {
+            throw new IllegalArgumentException("no removed user " + id);
+        }
+        user.organization = ORGANIZATION;
+        users.add(Math.min(index, users.size()), user);
+        record(user);
+        startMembership(id);
+    }
+
+    /** The ids of users removed (deleted or moved out) and not added back. */
+    public synchronized List<String> removedIds() {
+        List<String> ids = new ArrayList<>(gone.keySet());
+        ids.sort(null);
+        return ids;
+    }
+
+    /** Whether a user is listed now. */
+    public synchronized boolean isListed(String id) {
+        return listed.containsKey(id);
+    }
+
+    private void startMembership(String id) {
+        Membership membership = new Membership(id, clockMicros);
+        listed.put(id, membership);
+        memberships.add(membership);
     }
 
     public synchronized String randomUserId() {
@@ -297,13 +412,37 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
                 edit(id);
             }
         } else if (pick < editWeight + renameWeight) {
-            if (id != null) {
+            if (id != null && tieGroups > 0) {
+                rename(id, "Same", "Tie" + rnd.nextInt(tieGroups));
+            } else if (id != null) {
                 rename(id, FIRST[rnd.nextInt(FIRST.length)], LAST[rnd.nextInt(LAST.length)] + rnd.nextInt(1000));
             }
         } else if (pick < editWeight + renameWeight + insertWeight) {
             insertAt(rnd.nextInt(users.size() + 1));
         } else if (id != null) {
             delete(id);
+        }
+    }
+
+    /**
+     * One random change that also removes users in both ways and adds removed users back, with the
+     * given weights: edit, rename, insert, delete (404), leave the organization (200 elsewhere),
+     * add back (same id, same date_updated, at a random place).
+     */
+    public synchronized void randomChange(Random rnd, int editWeight, int renameWeight, int insertWeight,
+                                          int deleteWeight, int leaveWeight, int readdWeight) {
+        int total = editWeight + renameWeight + insertWeight + deleteWeight + leaveWeight + readdWeight;
+        int pick = rnd.nextInt(total);
+        int basic = editWeight + renameWeight + insertWeight + deleteWeight;
+        if (pick < basic) {
+            randomChange(rnd, editWeight, renameWeight, insertWeight, deleteWeight);
+        } else if (pick < basic + leaveWeight) {
+            if (!users.isEmpty()) {
+                leaveOrganization(users.get(rnd.nextInt(users.size())).id);
+            }
+        } else if (!gone.isEmpty()) {
+            List<String> ids = removedIds();
+            readd(ids.get(rnd.nextInt(ids.size())), rnd.nextInt(users.size() + 1));
         }
     }
 
@@ -315,7 +454,7 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     }
 
     private void record(User user) {
-        VersionLife life = new VersionLife(user.id, user.updatedMicros);
+        VersionLife life = new VersionLife(user.id, user.updatedMicros, Math.max(user.updatedMicros, clockMicros));
         current.put(user.id, life);
         history.add(life);
     }
@@ -352,6 +491,7 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
             user.extraField = node.hasNonNull("phone_number") ? node.get("phone_number").textValue() : null;
             users.add(user);
             record(user);
+            startMembership(id);
             clockMicros = Math.max(clockMicros, user.updatedMicros);
             if (id.matches("user_\\d+")) {
                 nextId = Math.max(nextId, Long.parseLong(id.substring(5)) + 1);
@@ -363,6 +503,16 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
 
     public synchronized List<VersionLife> history() {
         return List.copyOf(history);
+    }
+
+    /** Every stretch of time a user was listed, in the order they began. */
+    public synchronized List<Membership> memberships() {
+        return List.copyOf(memberships);
+    }
+
+    /** How many {@code GET /api/v1/user/{id}/} requests were answered. */
+    public synchronized int lookupCount() {
+        return lookups;
     }
 
     /** The current version of every live user, id to date_updated micros. */
@@ -398,12 +548,40 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
             ObjectNode body = servePage(skip, limit);
             List<CloseUser> page = new ArrayList<>();
             for (var node : body.withArray("data")) {
-                ObjectNode user = (ObjectNode) node;
-                page.add(new CloseUser(user.get("id").textValue(),
-                        io.closeconnect.users.Timestamps.parseMicros(user.get("date_updated").textValue()), user));
+                page.add(closeUser((ObjectNode) node));
             }
             return new UserPage(page, body.get("has_more").booleanValue(), tick());
         }
+    }
+
+    @Override
+    public synchronized UserLookup lookUp(String id) {
+        ObjectNode user = serveUser(id);
+        return user == null ? UserLookup.notFound(NOT_FOUND_MESSAGE) : UserLookup.found(closeUser(user));
+    }
+
+    @Override
+    public synchronized List<String> myOrganizations() {
+        beforeEachRequest.accept(this);
+        return List.of(ORGANIZATION);
+    }
+
+    private static CloseUser closeUser(ObjectNode user) {
+        return new CloseUser(user.get("id").textValue(),
+                io.closeconnect.users.Timestamps.parseMicros(user.get("date_updated").textValue()), user);
+    }
+
+    /** Answers {@code GET /api/v1/user/{id}/} after running the mutation hook: the user, or null for a 404. */
+    private ObjectNode serveUser(String id) {
+        beforeEachRequest.accept(this);
+        lookups++;
+        for (User user : users) {
+            if (user.id.equals(id)) {
+                return toJson(user);
+            }
+        }
+        User removed = gone.get(id);
+        return removed != null && removed.organization != null ? toJson(removed) : null;
     }
 
     /** Answers one users request, after running the mutation hook. */
@@ -425,7 +603,19 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
             return users;
         }
         List<User> copy = new ArrayList<>(users);
-        copy.sort(Comparator.<User, String>comparing(u -> u.last).thenComparing(u -> u.first).thenComparing(u -> u.id));
+        if (order == Order.DATE_UPDATED) {
+            copy.sort(Comparator.<User>comparingLong(u -> u.updatedMicros).thenComparing(u -> u.id));
+        } else if (shuffleTies) {
+            // Ties on the name come back in a new order on each request.
+            Map<User, Integer> draw = new HashMap<>();
+            for (User user : copy) {
+                draw.put(user, random.nextInt());
+            }
+            copy.sort(Comparator.<User, String>comparing(u -> u.last).thenComparing(u -> u.first)
+                    .thenComparing(draw::get));
+        } else {
+            copy.sort(Comparator.<User, String>comparing(u -> u.last).thenComparing(u -> u.first).thenComparing(u -> u.id));
+        }
         return copy;
     }
 
@@ -436,7 +626,7 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         node.put("first_name", user.first);
         node.put("last_name", user.last);
         node.put("image", "https://secure.gravatar.com/avatar/" + user.id.hashCode());
-        node.putArray("organizations").add("orga_" + "x".repeat(43));
+        node.putArray("organizations").add(user.organization);
         node.put("date_created", closeTime(user.createdMicros));
         node.put("date_updated", closeTime(user.updatedMicros));
         node.putNull("email_verified_at");
@@ -471,10 +661,23 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
             }
             String path = request.getUrl().encodedPath();
             if (path.equals("/api/v1/me/")) {
-                return json(200, "{\"id\": \"user_me\", \"email\": \"me@example.com\"}").build();
+                beforeEachRequest.accept(this);
+                return json(200, "{\"id\": \"user_me\", \"email\": \"me@example.com\", \"organizations\": "
+                        + "[{\"id\": \"" + ORGANIZATION + "\", \"name\": \"Fake Inc.\"}]}").build();
+            }
+            if (path.startsWith("/api/v1/user/") && path.length() > "/api/v1/user/".length()) {
+                String id = path.substring("/api/v1/user/".length()).replaceAll("/$", "");
+                MockResponse queued = queuedLookups.poll();
+                if (queued != null) {
+                    return queued;
+                }
+                ObjectNode user = serveUser(id);
+                return user == null ? json(404, "{\"error\": \"" + NOT_FOUND_MESSAGE + "\"}").build()
+                        : json(200, user.toString()).build();
             }
             if (!path.equals("/api/v1/user/")) {
-                return json(404, "{\"error\": \"Not found\"}").build();
+                return json(404, "{\"error\": \"The requested URL was not found on the server. If you entered the "
+                        + "URL manually please check your spelling and try again.\"}").build();
             }
             MockResponse queued = queuedResponses.poll();
             if (queued != null) {
