@@ -2,6 +2,7 @@ package io.closeconnect.users;
 
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 
 import org.apache.kafka.common.metrics.Measurable;
 import org.apache.kafka.connect.source.SourceTaskContext;
@@ -52,7 +53,8 @@ final class SyncMetrics implements AutoCloseable {
     }
 
     private final List<Metric> declared = new ArrayList<>();
-    private AutoCloseable published;
+    /** What unpublishes the metrics; set by {@link #forTask}, closed by the task's stop(), on another thread. */
+    private volatile AutoCloseable published;
 
     private volatile long sweepsCompleted;
     private volatile long sweepDurationLastMs = -1;
@@ -114,7 +116,8 @@ final class SyncMetrics implements AutoCloseable {
             published = null;
         }
         if (published == null) {
-            String connector = context.configs().getOrDefault("name", "unnamed");
+            Map<String, String> configs = context.configs();
+            String connector = configs == null ? "unnamed" : configs.getOrDefault("name", "unnamed");
             SyncMetricsMBean mbean = SyncMetricsMBean.register(connector, metrics.declared());
             log.info("This Connect worker has no plugin metrics (Kafka 4.1+); the task's metrics are published as "
                     + "the MBean {}", mbean.objectName());
