@@ -41,6 +41,12 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
     private static final long MAX_RATE_LIMIT_WAIT_MS = 3_600_000L;
     /** A floor under 429 waits, so that "Retry-After: 0" cannot make a busy loop. */
     private static final long MIN_RATE_LIMIT_WAIT_MS = 50L;
+    /**
+     * Answers in a row, for one page, whose body is not JSON at all (an HTML page, plain text, an
+     * empty body) before the fetch stops retrying: Close's API always answers JSON, so the URL is
+     * not Close's API, and waiting out retry.max.elapsed.ms would not change that.
+     */
+    static final int NOT_JSON_IN_A_ROW = 5;
 
     private final HttpUrl usersUrl;
     private final String apiUrl;
@@ -202,7 +208,9 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
      *       needed. These waits do not count against the retry budget.</li>
      *   <li>5xx, 408, timeouts, broken connections and answers the reader finds malformed: exponential
      *       backoff with full jitter, until the failures of this request have taken
-     *       {@code retry.max.elapsed.ms}; then a {@link CloseApiException}.</li>
+     *       {@code retry.max.elapsed.ms}; then a {@link CloseApiException}. A 2xx that is not JSON at
+     *       all {@value #NOT_JSON_IN_A_ROW} times in a row is not Close's API: a
+     *       {@link CloseApiException} that says to fix {@code close.api.url}, at once.</li>
      *   <li>Any other answer: whatever the reader makes of it (a value or a fatal error).</li>
      * </ul>
      *
@@ -212,6 +220,7 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
         long failingMs = 0;
         int attempt = 0;
         int rateLimitedInARow = 0;
+        int notJsonInARow = 0;
         while (true) {
             if (closed) {
                 throw new InterruptedException("the task is stopping");
@@ -240,6 +249,7 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                     continue;
                 }
                 String body = readBody(response.body());
+                notJsonInARow = status >= 200 && status < 300 && notJson(response, body) ? notJsonInARow + 1 : 0;
                 if (status >= 500 || status == 408) {
                     failure = "status " + status + (isHtml(response) ? " (an HTML page)" : " " + errorText(body));
                 } else {
@@ -248,12 +258,16 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                     } catch (MalformedAnswer e) {
                         failure = e.getMessage();
                     }
+                    if (notJsonInARow >= NOT_JSON_IN_A_ROW) {
+                        throw notCloseApi(status, response, body, what, notJsonInARow);
+                    }
                 }
             } catch (IOException e) {
                 // A call cancelled by close() ends the request; one cancelled by its own timeout is retried.
                 if (closed || sleeper.stopped()) {
                     throw new InterruptedException("the task is stopping");
                 }
+                notJsonInARow = 0;
                 failure = (e instanceof InterruptedIOException ? "a timeout" : "a connection failure")
                         + " (" + e.getClass().getSimpleName()
                         + (e.getMessage() == null ? "" : ": " + e.getMessage()) + ")";
@@ -267,7 +281,10 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                         + (attempt + 1) + " attempts), which exhausts " + CloseUsersConfig.RETRY_MAX_ELAPSED_MS
                         + "=" + maxElapsedMs + "; the last failure was " + failure + ". The offsets still point "
                         + "at this request, so nothing is lost: restart the task once Close answers again, or raise "
-                        + CloseUsersConfig.RETRY_MAX_ELAPSED_MS + ".");
+                        + CloseUsersConfig.RETRY_MAX_ELAPSED_MS + "."
+                        + (notJsonInARow > 0 ? " Close's API always answers JSON: if " + CloseUsersConfig.API_URL
+                                + " (now " + apiUrl + ") is wrong, set it to " + CloseUsersConfig.DEFAULT_API_URL
+                                + ", without /api/v1." : ""));
                 log.error(message);
                 throw new CloseApiException(0, message);
             }
@@ -321,16 +338,18 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
                 .build();
         try (Response response = client.newCall(request).execute()) {
             String body = readBody(response.body());
-            String error = redact(errorText(body), secret, authorization);
-            if (response.code() == 200 && isHtml(response)) {
-                return new AccessCheck(404, "an HTML page instead of JSON");
+            boolean jsonObject = isJsonObject(body);
+            String detail = jsonObject || !(response.code() >= 200 && response.code() < 300)
+                    ? errorText(body) : describeNotJson(response, body);
+            if (response.priorResponse() != null) {
+                detail += (detail.isEmpty() ? "" : ", ") + "after a redirect to " + response.request().url();
             }
-            return new AccessCheck(response.code(), error);
+            return new AccessCheck(response.code(), redact(detail, secret, authorization), jsonObject);
         } catch (IOException e) {
             String reason = e instanceof InterruptedIOException
                     ? "no answer within " + timeout.toMillis() + " ms"
                     : e.getClass().getSimpleName() + (e.getMessage() == null ? "" : ": " + e.getMessage());
-            return new AccessCheck(0, redact(reason, secret, authorization));
+            return new AccessCheck(0, redact(reason, secret, authorization), false);
         } finally {
             client.dispatcher().executorService().shutdown();
             client.connectionPool().evictAll();
@@ -340,10 +359,12 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
     /**
      * The answer of {@link #checkAccess}.
      *
-     * @param status the HTTP status, or 0 when no answer came (unreachable host, timeout)
-     * @param detail Close's error message, or why no answer came
+     * @param status     the HTTP status the server sent, or 0 when no answer came (unreachable host, timeout)
+     * @param detail     Close's error message; for a 2xx that is not a JSON object, what the body was;
+     *                   or why no answer came
+     * @param jsonObject whether the body was a JSON object, as Close's {@code /api/v1/me/} always is
      */
-    public record AccessCheck(int status, String detail) {
+    public record AccessCheck(int status, String detail, boolean jsonObject) {
     }
 
     /** Cancels the request in flight, if any, and releases the connection pool and dispatcher threads. */
@@ -411,6 +432,46 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
     private static long rateLimitWaitMs(Response response) {
         double seconds = RateLimiter.retryAfterSeconds(response.headers(), Instant.now());
         return Math.max(MIN_RATE_LIMIT_WAIT_MS, Math.min(MAX_RATE_LIMIT_WAIT_MS, (long) Math.ceil(seconds * 1000)));
+    }
+
+    /** Whether the body is not JSON at all: an HTML page, plain text, nothing. Broken JSON does not count. */
+    private static boolean notJson(Response response, String body) {
+        if (isHtml(response)) {
+            return true;
+        }
+        String start = body.stripLeading();
+        return !(start.startsWith("{") || start.startsWith("["));
+    }
+
+    private static boolean isJsonObject(String body) {
+        try {
+            JsonNode root = JSON.readTree(body);
+            return root != null && root.isObject();
+        } catch (JsonProcessingException e) {
+            return false;
+        }
+    }
+
+    /** What a 2xx body that is not a JSON object was, with its start, for a message. */
+    private static String describeNotJson(Response response, String body) {
+        String text = body.strip().replaceAll("\\s+", " ");
+        String start = text.length() > 80 ? text.substring(0, 80) + "..." : text;
+        String type = response.header("Content-Type");
+        String kind = isHtml(response) ? "an HTML page" : text.isEmpty() ? "an empty body"
+                : notJson(response, body) ? "a body that is not JSON" : "a body that is not a JSON object";
+        return kind + (type == null ? "" : " (Content-Type " + type + ")") + (start.isEmpty() ? "" : ": '" + start + "'");
+    }
+
+    /** The task's end when a page kept coming back as something other than JSON. */
+    private CloseApiException notCloseApi(int status, Response response, String body, String what, int times) {
+        String message = redact("GET " + apiUrl + what.substring("GET ".length()) + " answered " + times
+                + " times in a row with status " + status + " and " + describeNotJson(response, body)
+                + ". Close's API always answers JSON, so " + CloseUsersConfig.API_URL + " (now " + apiUrl
+                + ") does not point at it: set " + CloseUsersConfig.API_URL + " to " + CloseUsersConfig.DEFAULT_API_URL
+                + " (without /api/v1), or to your proxy of it, then restart the task. The offsets still point at "
+                + "this page, so nothing is lost.");
+        log.error(message);
+        return new CloseApiException(status, message);
     }
 
     private static boolean isHtml(Response response) {

@@ -2,6 +2,8 @@ package io.closeconnect.users;
 
 import java.util.List;
 import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 
 import org.apache.kafka.common.config.AbstractConfig;
 import org.apache.kafka.common.config.ConfigDef;
@@ -48,6 +50,14 @@ public final class CloseUsersConfig extends AbstractConfig {
     private static final String GROUP_RETRY = "Retries";
     private static final String GROUP_REMOVALS = "Removals";
 
+    /**
+     * Kafka's syntax for a reference to a config provider, {@code ${provider:[path:]key}}, as its
+     * {@code ConfigTransformer} matches it. The worker replaces a reference it can resolve; one it
+     * cannot (an unknown provider, a variable or key that does not exist) reaches the connector as
+     * it was written.
+     */
+    private static final Pattern REFERENCE = Pattern.compile("\\$\\{([^}]*?):(([^}]*?):)?([^}]*?)\\}");
+
     public static final ConfigDef CONFIG_DEF = buildConfigDef();
 
     public CloseUsersConfig(Map<?, ?> originals) {
@@ -72,9 +82,9 @@ public final class CloseUsersConfig extends AbstractConfig {
         boolean hasKey = passwords.apply(API_KEY) != null;
         boolean hasToken = passwords.apply(OAUTH_ACCESS_TOKEN) != null;
         if (hasKey == hasToken) {
-            String message = (hasKey ? "Both " : "Neither ") + API_KEY + (hasKey ? " and " : " nor ")
-                    + OAUTH_ACCESS_TOKEN + " is set; set exactly one of them: " + API_KEY + " for an API key, "
-                    + OAUTH_ACCESS_TOKEN + " for an OAuth access token.";
+            String message = (hasKey ? "Both " + API_KEY + " and " + OAUTH_ACCESS_TOKEN + " are set"
+                    : "Neither " + API_KEY + " nor " + OAUTH_ACCESS_TOKEN + " is set") + "; set exactly one of them: "
+                    + API_KEY + " for an API key, " + OAUTH_ACCESS_TOKEN + " for an OAuth access token.";
             problems.put(API_KEY, message);
             problems.put(OAUTH_ACCESS_TOKEN, message);
         }
@@ -149,7 +159,8 @@ public final class CloseUsersConfig extends AbstractConfig {
                         + "is therefore requested as 2.",
                 GROUP_SYNC, ++order, Width.SHORT, "Page size");
         def.define(ORDER_BY, Type.STRING, "", new OrderByValidator(), Importance.LOW,
-                "The order Close lists users in (Close's _order_by). Empty means Close's default order.",
+                "The order Close lists users in (Close's _order_by). Empty means Close's default order. "
+                        + "Whitespace is ignored.",
                 GROUP_SYNC, ++order, Width.MEDIUM, "Order users by");
         def.define(WATERMARK_LAG_MS, Type.LONG, 10_000L, Range.between(0L, 3_600_000L), Importance.LOW,
                 "How far the next sweep's watermark is set before the moment this sweep started, in "
@@ -243,8 +254,9 @@ public final class CloseUsersConfig extends AbstractConfig {
         return getInt(PAGE_SIZE);
     }
 
+    /** {@value #ORDER_BY} without whitespace: " last_name, first_name " means last_name,first_name. */
     public String orderBy() {
-        return getString(ORDER_BY);
+        return withoutWhitespace(getString(ORDER_BY));
     }
 
     public int httpTimeoutMs() {
@@ -283,6 +295,44 @@ public final class CloseUsersConfig extends AbstractConfig {
         return apiKey() != null ? API_KEY : OAUTH_ACCESS_TOKEN;
     }
 
+    static String withoutWhitespace(String value) {
+        return value == null ? "" : value.replaceAll("\\s+", "");
+    }
+
+
+    /**
+     * Why {@code value} of {@code name} is an unresolved config provider reference, naming the
+     * provider and the variable or key to check; {@code null} when it holds none. The reference
+     * itself is no secret (the config topic and the REST API show it), so it is quoted.
+     */
+    static String unresolvedReference(String name, String value) {
+        Matcher reference = value == null ? null : REFERENCE.matcher(value);
+        if (reference == null || !reference.find()) {
+            return null;
+        }
+        String provider = reference.group(1);
+        String path = reference.group(3);
+        String key = reference.group(4);
+        String declare = "the worker's properties declare the provider (config.providers=" + provider
+                + " and config.providers." + provider + ".class=";
+        String check;
+        if (provider.equals("env")) {
+            check = "config provider 'env', variable '" + key + "'. Check that " + declare
+                    + "org.apache.kafka.common.config.provider.EnvVarConfigProvider) and that the variable " + key
+                    + " is set in the worker's environment (names are case-sensitive).";
+        } else if (provider.equals("file")) {
+            check = "config provider 'file', file '" + path + "', key '" + key + "'. Check that " + declare
+                    + "org.apache.kafka.common.config.provider.FileConfigProvider) and that the worker can read "
+                    + path + " and it holds the key " + key + ".";
+        } else {
+            check = "config provider '" + provider + "'" + (path == null ? "" : ", path '" + path + "'") + ", key '"
+                    + key + "'. Check that " + declare + "...) and that it holds " + (path == null ? "" : path + ":")
+                    + key + ".";
+        }
+        return name + " still holds " + reference.group() + ": the worker did not resolve this reference to "
+                + check;
+    }
+
     static String stripTrailingSlash(String url) {
         String trimmed = url.trim();
         while (trimmed.endsWith("/")) {
@@ -295,6 +345,10 @@ public final class CloseUsersConfig extends AbstractConfig {
     static final class NonBlankPassword implements ConfigDef.Validator {
         @Override
         public void ensureValid(String name, Object value) {
+            String unresolved = value == null ? null : unresolvedReference(name, ((Password) value).value());
+            if (unresolved != null) {
+                throw new ConfigException(unresolved);
+            }
             if (value != null && ((Password) value).value().isBlank()) {
                 throw new ConfigException(name + " is blank; remove it or set it to a Close credential.");
             }
@@ -330,6 +384,10 @@ public final class CloseUsersConfig extends AbstractConfig {
         @Override
         public void ensureValid(String name, Object value) {
             String text = value == null ? "" : ((String) value).trim();
+            String unresolved = unresolvedReference(name, text);
+            if (unresolved != null) {
+                throw new ConfigException(unresolved);
+            }
             java.net.URI uri;
             try {
                 uri = new java.net.URI(text);
@@ -377,7 +435,7 @@ public final class CloseUsersConfig extends AbstractConfig {
     static final class OrderByValidator implements ConfigDef.Validator {
         @Override
         public void ensureValid(String name, Object value) {
-            if (!ORDER_BY_VALUES.contains(value)) {
+            if (!(value instanceof String) || !ORDER_BY_VALUES.contains(withoutWhitespace((String) value))) {
                 throw new ConfigException(name, value, "must be empty (Close's default order), "
                         + "'last_name,first_name' or 'first_name,last_name'");
             }

@@ -67,9 +67,10 @@ public class CloseUsersSourceConnector extends SourceConnector {
     /**
      * The ConfigDef's checks, then the rules across keys, then a live {@code GET /api/v1/me/} with
      * the given credential (at most {@link #LIVE_CHECK_TIMEOUT} in all), when everything else is valid.
-     * A 401 (or 402/403) is reported on the credential's key; an unreachable host, a 404 or a page
-     * that is not Close's JSON on {@value CloseUsersConfig#API_URL}. Other answers (5xx, 429) say
-     * nothing about the settings and leave the config valid.
+     * A 401, 402 or 403 is reported on the credential's key; an unreachable host, any other 4xx,
+     * and a 2xx whose body is not a JSON object (a web page, not Close's API) on
+     * {@value CloseUsersConfig#API_URL}. Every message names the status the server sent. Other
+     * answers (5xx, 408, 429) say nothing about the settings and leave the config valid.
      */
     @Override
     public Config validate(Map<String, String> connectorConfigs) {
@@ -102,26 +103,30 @@ public class CloseUsersSourceConnector extends SourceConnector {
         CloseApiClient.AccessCheck check = CloseApiClient.checkAccess(config, LIVE_CHECK_TIMEOUT);
         String url = config.apiUrl();
         String credential = config.credentialKey();
+        int status = check.status();
         String said = check.detail().isEmpty() ? "" : ": " + check.detail();
-        switch (check.status()) {
-            case 200 -> { }
-            case 0 -> values.get(CloseUsersConfig.API_URL).addErrorMessage("Could not reach Close at " + url
-                    + " (" + check.detail() + "). Check " + CloseUsersConfig.API_URL + " and the network.");
-            case 401 -> values.get(credential).addErrorMessage("Close rejected " + credential + " (401" + said
-                    + "): check " + credential + ".");
-            case 402, 403 -> values.get(credential).addErrorMessage("Close refused access with " + credential
-                    + " (" + check.status() + said + "): the account's plan or the user's permissions do not "
-                    + "allow API access.");
-            case 404 -> values.get(CloseUsersConfig.API_URL).addErrorMessage(url + "/api/v1/me/ answered 404"
-                    + said + ": " + CloseUsersConfig.API_URL + " does not point at the Close API; it should be "
-                    + CloseUsersConfig.DEFAULT_API_URL + ", without /api/v1.");
-            default -> {
-                if (check.status() >= 200 && check.status() < 300) {
-                    return;
-                }
-                log.warn("Could not confirm the Close credentials: GET {}/api/v1/me/ answered {}{}; accepting "
-                        + "the configuration", url, check.status(), said);
+        String notClose = CloseUsersConfig.API_URL + " does not point at the Close API. Set it to "
+                + CloseUsersConfig.DEFAULT_API_URL + " (without /api/v1), or to your proxy of it.";
+        ConfigValue urlValue = values.get(CloseUsersConfig.API_URL);
+        if (status >= 200 && status < 300) {
+            if (!check.jsonObject()) {
+                urlValue.addErrorMessage("GET " + url + "/api/v1/me/ answered " + status + " with " + check.detail()
+                        + ", where Close answers a JSON object: " + notClose);
             }
+        } else if (status == 0) {
+            urlValue.addErrorMessage("Could not reach Close at " + url + " (" + check.detail() + "). Check "
+                    + CloseUsersConfig.API_URL + " and the network.");
+        } else if (status == 401) {
+            values.get(credential).addErrorMessage("Close rejected " + credential + " (" + status + said
+                    + "): check " + credential + ".");
+        } else if (status == 402 || status == 403) {
+            values.get(credential).addErrorMessage("Close refused access with " + credential + " (" + status + said
+                    + "): the account's plan or the user's permissions do not allow API access.");
+        } else if (status >= 300 && status < 500 && status != 408 && status != 429) {
+            urlValue.addErrorMessage("GET " + url + "/api/v1/me/ answered " + status + said + ": " + notClose);
+        } else {
+            log.warn("Could not confirm the Close credentials: GET {}/api/v1/me/ answered {}{}; accepting "
+                    + "the configuration", url, status, said);
         }
     }
 

@@ -1,20 +1,27 @@
 package io.closeconnect.users;
 
 import java.util.ArrayList;
-import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 
-import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.metrics.Measurable;
-import org.apache.kafka.common.metrics.PluginMetrics;
 import org.apache.kafka.connect.source.SourceTaskContext;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The task's metrics, published through Kafka's plugin metrics (KIP-877). The worker registers
- * them under the MBean {@code kafka.connect:type=plugins,connector=<name>,task=<n>}; each metric
- * below is one attribute of that MBean, a double.
+ * The task's metrics: the figures, each declared once below with its name, description and value,
+ * and published through one of two paths, both fed from that one declaration:
+ *
+ * <ul>
+ *   <li>Kafka's plugin metrics (KIP-877, workers on Kafka 4.1 or later): the worker registers them
+ *       under the MBean {@code kafka.connect:type=plugins,connector=<name>,task=<n>}
+ *       ({@link PluginMetricsPublisher});</li>
+ *   <li>otherwise the connector's own MBean, {@value SyncMetricsMBean#DOMAIN}{@code
+ *       :type=task-metrics,connector=<name>,task=0} ({@link SyncMetricsMBean}).</li>
+ * </ul>
+ *
+ * Each metric is one attribute of the MBean, a double, under the same name on both paths.
  *
  * <p>Only the task's poll thread writes; JMX threads read. The fields are volatile and have a single
  * writer, so reads see whole, recent values without locks.
@@ -41,8 +48,17 @@ final class SyncMetrics implements AutoCloseable {
 
     private static final Logger log = LoggerFactory.getLogger(SyncMetrics.class);
 
-    private final PluginMetrics registry;
-    private final List<MetricName> registered = new ArrayList<>();
+    /** One metric as declared: what both publishing paths register. */
+    record Metric(String name, String description, Measurable value) {
+        /** The value now; the figures ignore the metric config, so none is needed. */
+        double valueAt(long nowMs) {
+            return value.measure(null, nowMs);
+        }
+    }
+
+    private final List<Metric> declared = new ArrayList<>();
+    /** What unpublishes the metrics; set by {@link #forTask}, closed by the task's stop(), on another thread. */
+    private volatile AutoCloseable published;
 
     private volatile long sweepsCompleted;
     private volatile long sweepDurationLastMs = -1;
@@ -63,9 +79,8 @@ final class SyncMetrics implements AutoCloseable {
     /** The watermark in epoch micros, or null before the first sweep completes. */
     private volatile Long watermarkMicros;
 
-    /** @param registry where to publish, or null to keep the figures without publishing them */
-    SyncMetrics(PluginMetrics registry) {
-        this.registry = registry;
+    /** Declares every metric; {@link #forTask} publishes them. */
+    SyncMetrics() {
         add(SWEEPS_COMPLETED, "Sweeps completed since the task started.", (config, now) -> sweepsCompleted);
         add(SWEEP_DURATION_LAST, "Duration of the last completed sweep, in ms; -1 before the first.",
                 (config, now) -> sweepDurationLastMs);
@@ -101,29 +116,38 @@ final class SyncMetrics implements AutoCloseable {
     }
 
     /**
-     * The metrics of a task, published through its context. On a worker older than Kafka 4.1, which has
-     * no plugin metrics, the figures are kept and only logged.
+     * The metrics of a task, published through the worker's plugin metrics where it has them
+     * (Kafka 4.1+), else as the connector's own MBean, named after the connector in the task's
+     * config ({@code name}).
      */
     static SyncMetrics forTask(SourceTaskContext context) {
-        PluginMetrics registry;
+        SyncMetrics metrics = new SyncMetrics();
+        AutoCloseable published;
         try {
-            registry = context.pluginMetrics();
-        } catch (NoSuchMethodError | NoClassDefFoundError | UnsupportedOperationException e) {
-            registry = null;
+            published = PluginMetricsPublisher.publish(context, metrics.declared());
+        } catch (LinkageError e) {
+            // A worker before 4.1: SourceTaskContext has no pluginMetrics(), or there is no PluginMetrics class.
+            published = null;
         }
-        if (registry == null) {
-            log.info("This Connect worker has no plugin metrics (Kafka 4.1+); the task's metrics are not published");
+        if (published == null) {
+            Map<String, String> configs = context.configs();
+            String connector = configs == null ? "unnamed" : configs.getOrDefault("name", "unnamed");
+            SyncMetricsMBean mbean = SyncMetricsMBean.register(connector, metrics.declared());
+            log.info("This Connect worker has no plugin metrics (Kafka 4.1+); the task's metrics are published as "
+                    + "the MBean {}", mbean.objectName());
+            published = mbean;
         }
-        return new SyncMetrics(registry);
+        metrics.published = published;
+        return metrics;
     }
 
     private void add(String name, String description, Measurable value) {
-        if (registry == null) {
-            return;
-        }
-        MetricName metricName = registry.metricName(name, description, new LinkedHashMap<>());
-        registry.addMetric(metricName, value);
-        registered.add(metricName);
+        declared.add(new Metric(name, description, value));
+    }
+
+    /** Every metric, in the order declared. */
+    List<Metric> declared() {
+        return List.copyOf(declared);
     }
 
     /** The HTTP client's counters since the task started. */
@@ -172,19 +196,18 @@ final class SyncMetrics implements AutoCloseable {
         return sweepsCompleted;
     }
 
-    /** Unpublishes the metrics; the worker also drops them when the task ends. */
+    /** Unpublishes the metrics; the worker also drops plugin metrics when the task ends. */
     @Override
     public void close() {
-        if (registry == null) {
+        AutoCloseable publishedNow = published;
+        published = null;
+        if (publishedNow == null) {
             return;
         }
-        for (MetricName name : registered) {
-            try {
-                registry.removeMetric(name);
-            } catch (RuntimeException e) {
-                log.debug("Metric {} was already removed", name.name(), e);
-            }
+        try {
+            publishedNow.close();
+        } catch (Exception e) {
+            log.debug("Could not unpublish the task's metrics", e);
         }
-        registered.clear();
     }
 }

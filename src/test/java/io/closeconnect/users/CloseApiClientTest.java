@@ -181,6 +181,65 @@ class CloseApiClientTest {
         assertEquals(0, c.rateLimited());
     }
 
+    private static MockResponse notJson(String contentType, String body) {
+        return new MockResponse.Builder().code(200).setHeader("Content-Type", contentType).body(body).build();
+    }
+
+    @Test
+    void answersThatAreNeverJsonFailTheFetchSoonWithTheWrongUrlAdvice() {
+        // A web server at close.api.url: 200, unlabelled, not JSON, on every request. The budget
+        // (15 minutes by default) would be the wrong wait: Close's API always answers JSON.
+        for (int i = 0; i < 20; i++) {
+            fake.queueResponse(notJson("text/plain", "Welcome to our intranet"));
+        }
+        CloseApiClient c = client();
+        CloseApiException e = assertThrows(CloseApiException.class, () -> c.fetch(0, 10));
+        assertEquals(CloseApiClient.NOT_JSON_IN_A_ROW, server.getRequestCount(), "stops after the streak");
+        assertEquals(200, e.status(), "the status the server sent");
+        assertTrue(e.getMessage().contains("answered " + CloseApiClient.NOT_JSON_IN_A_ROW
+                + " times in a row with status 200 and a body that is not JSON (Content-Type text/plain): "
+                + "'Welcome to our intranet'"), e.getMessage());
+        assertTrue(e.getMessage().contains("set close.api.url to https://api.close.com (without /api/v1)"), e.getMessage());
+        assertFalse(e.getMessage().contains("once Close answers again"), e.getMessage());
+        assertFalse(e.getMessage().contains(KEY), e.getMessage());
+    }
+
+    @Test
+    void htmlPagesInARowEndTheFetchToo() {
+        for (int i = 0; i < 20; i++) {
+            fake.queueFault(Fault.HTML_200);
+        }
+        CloseApiException e = assertThrows(CloseApiException.class, () -> client().fetch(0, 10));
+        assertTrue(e.getMessage().contains("with status 200 and an HTML page (Content-Type text/html)"), e.getMessage());
+    }
+
+    @Test
+    void otherFailuresBreakTheStreakAndBrokenJsonDoesNotCount() throws Exception {
+        int below = CloseApiClient.NOT_JSON_IN_A_ROW - 1;
+        for (int i = 0; i < below; i++) {
+            fake.queueResponse(notJson("text/plain", "busy"));
+        }
+        fake.queueResponse(status(503, "{\"error\": \"down\"}"));
+        for (int i = 0; i < below; i++) {
+            fake.queueResponse(notJson("text/plain", "busy"));
+        }
+        for (int i = 0; i < CloseApiClient.NOT_JSON_IN_A_ROW + 1; i++) {
+            fake.queueFault(Fault.TRUNCATED_JSON);
+        }
+        CloseApiClient c = client();
+        assertEquals(expectedIds(0, 10), ids(c.fetch(0, 10)));
+        assertEquals(2 * below + 1 + CloseApiClient.NOT_JSON_IN_A_ROW + 1, c.retries());
+    }
+
+    @Test
+    void aBudgetSpentOnPagesThatAreNotJsonNamesTheUrlToo() {
+        props.put(CloseUsersConfig.RETRY_MAX_ELAPSED_MS, "0");
+        fake.queueResponse(notJson("text/plain", "hello"));
+        CloseApiException e = assertThrows(CloseApiException.class, () -> client().fetch(0, 10));
+        assertTrue(e.getMessage().contains("if close.api.url (now " + server.url("/").toString().replaceAll("/$", "")
+                + ") is wrong, set it to https://api.close.com"), e.getMessage());
+    }
+
     @Test
     void aTimeoutIsRetried() throws Exception {
         fake.queueFault(Fault.SLOW); // headers after 60 s; http.timeout.ms is 1 s

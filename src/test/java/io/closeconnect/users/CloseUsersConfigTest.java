@@ -99,6 +99,16 @@ class CloseUsersConfigTest {
     }
 
     @Test
+    void whitespaceInTheOrderIsIgnored() {
+        for (String order : List.of(" last_name,first_name ", "last_name, first_name", "\tfirst_name ,last_name\n", "  ")) {
+            Map<String, String> props = valid();
+            props.put(CloseUsersConfig.ORDER_BY, order);
+            assertEquals(List.of(), errorsFor(props, CloseUsersConfig.ORDER_BY), "'" + order + "'");
+            assertEquals(order.replaceAll("\\s", ""), new CloseUsersConfig(props).orderBy());
+        }
+    }
+
+    @Test
     void acceptedOrders() {
         for (String order : List.of("", "last_name,first_name", "first_name,last_name")) {
             Map<String, String> props = valid();

@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.net.InetAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.net.ServerSocket;
 import java.util.HashMap;
 import java.util.List;
@@ -16,10 +18,15 @@ import io.closeconnect.users.fake.FakeCloseApi;
 import mockwebserver3.MockResponse;
 import mockwebserver3.MockWebServer;
 import org.apache.kafka.common.config.ConfigException;
+import org.apache.kafka.common.config.ConfigTransformer;
 import org.apache.kafka.common.config.ConfigValue;
+import org.apache.kafka.common.config.provider.ConfigProvider;
+import org.apache.kafka.common.config.provider.EnvVarConfigProvider;
+import org.apache.kafka.common.config.provider.FileConfigProvider;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -92,8 +99,78 @@ class ConnectorValidateTest {
     void bothCredentialsAreAnError() {
         props.put(CloseUsersConfig.OAUTH_ACCESS_TOKEN, TOKEN);
         Map<String, List<String>> errors = errors();
-        assertMentions(errors.get(CloseUsersConfig.OAUTH_ACCESS_TOKEN), "Both", "exactly one");
+        assertMentions(errors.get(CloseUsersConfig.OAUTH_ACCESS_TOKEN),
+                "Both close.api.key and close.oauth.access.token are set; set exactly one");
         assertFalse(errors.toString().contains(KEY) || errors.toString().contains(TOKEN), errors.toString());
+    }
+
+    // ------------------------------------------------------------------ unresolved config provider references
+
+    /** The connector config as the worker hands it over: references resolved by Kafka's own transformer. */
+    private static Map<String, String> resolvedByTheWorker(Map<String, String> config) {
+        Map<String, ConfigProvider> providers = new HashMap<>();
+        EnvVarConfigProvider env = new EnvVarConfigProvider();
+        env.configure(Map.of());
+        providers.put("env", env);
+        FileConfigProvider file = new FileConfigProvider();
+        file.configure(Map.of());
+        providers.put("file", file);
+        return new ConfigTransformer(providers).transform(config).data();
+    }
+
+    @Test
+    void anEnvVariableTheWorkerLacksIsReportedAsUnresolvedNotAsABadKey() {
+        props.put(CloseUsersConfig.API_KEY, "${env:CLOSE_API_KEY_TYPO}");
+        props.putAll(resolvedByTheWorker(props));
+        assertEquals("${env:CLOSE_API_KEY_TYPO}", props.get(CloseUsersConfig.API_KEY),
+                "Kafka leaves a reference it cannot resolve as it was");
+        Map<String, List<String>> errors = errors();
+        assertEquals(List.of(CloseUsersConfig.API_KEY), List.copyOf(errors.keySet()));
+        assertMentions(errors.get(CloseUsersConfig.API_KEY), "close.api.key still holds ${env:CLOSE_API_KEY_TYPO}",
+                "did not resolve", "config provider 'env', variable 'CLOSE_API_KEY_TYPO'", "config.providers=env",
+                "EnvVarConfigProvider");
+        assertFalse(errors.toString().contains("401"), errors.toString());
+        assertEquals(0, server.getRequestCount(), "no live check with a placeholder for a key");
+    }
+
+    @Test
+    void aKeyMissingFromTheSecretsFileIsReportedWithTheFileAndKey(@TempDir Path dir) throws Exception {
+        Path secrets = Files.writeString(dir.resolve("close.properties"), "api_key=" + KEY + "\n");
+        props.remove(CloseUsersConfig.API_KEY);
+        String reference = "${file:" + secrets + ":access_token}";
+        props.put(CloseUsersConfig.OAUTH_ACCESS_TOKEN, reference);
+        props.putAll(resolvedByTheWorker(props));
+        assertEquals(reference, props.get(CloseUsersConfig.OAUTH_ACCESS_TOKEN), "a key the file lacks stays as written");
+        Map<String, List<String>> errors = errors();
+        assertEquals(List.of(CloseUsersConfig.OAUTH_ACCESS_TOKEN), List.copyOf(errors.keySet()));
+        assertMentions(errors.get(CloseUsersConfig.OAUTH_ACCESS_TOKEN),
+                "config provider 'file', file '" + secrets + "', key 'access_token'", "FileConfigProvider");
+        assertFalse(errors.toString().contains(KEY), "the file's other secrets stay out: " + errors);
+    }
+
+    @Test
+    void aReferenceToAProviderTheWorkerLacksIsReportedOnTheUrlToo() {
+        props.put(CloseUsersConfig.API_URL, "${vault:secret/close:url}");
+        Map<String, List<String>> errors = errors();
+        assertEquals(List.of(CloseUsersConfig.API_URL), List.copyOf(errors.keySet()));
+        assertMentions(errors.get(CloseUsersConfig.API_URL), "close.api.url still holds ${vault:secret/close:url}",
+                "config provider 'vault', path 'secret/close', key 'url'", "config.providers=vault");
+    }
+
+    @Test
+    void aTaskStartedWithAnUnresolvedReferenceFailsSayingSo() {
+        // A worker restarted without the variable starts the stored config without validating it.
+        props.put(CloseUsersConfig.API_KEY, "${env:CLOSE_API_KEY_TYPO}");
+        ConfigException e = assertThrows(ConfigException.class, () -> new CloseUsersConfig(props));
+        assertTrue(e.getMessage().contains("variable 'CLOSE_API_KEY_TYPO'"), e.getMessage());
+    }
+
+    @Test
+    void aResolvedReferenceIsNoProblem() {
+        props.put(CloseUsersConfig.API_KEY, "${env:PATH}");
+        props.putAll(resolvedByTheWorker(props));
+        Map<String, List<String>> errors = errors();
+        assertFalse(errors.toString().contains("did not resolve"), errors.toString());
     }
 
     @Test
@@ -160,6 +237,83 @@ class ConnectorValidateTest {
             assertTrue(elapsedMs < 10_000, "validate() took " + elapsedMs + " ms");
             assertMentions(errors.get(CloseUsersConfig.API_URL), "no answer within");
         }
+    }
+
+    /** Key to error messages when close.api.url points at a server that answers every request with {@code answer}. */
+    private Map<String, List<String>> errorsAgainst(MockResponse answer) throws Exception {
+        try (MockWebServer other = new MockWebServer()) {
+            other.setDispatcher(new mockwebserver3.Dispatcher() {
+                @Override
+                public MockResponse dispatch(mockwebserver3.RecordedRequest request) {
+                    return answer;
+                }
+            });
+            other.start();
+            props.put(CloseUsersConfig.API_URL, other.url("/").toString());
+            return errors();
+        }
+    }
+
+    private static MockResponse answer(int status, String contentType, String body) {
+        MockResponse.Builder builder = new MockResponse.Builder().code(status).body(body);
+        return (contentType == null ? builder : builder.setHeader("Content-Type", contentType)).build();
+    }
+
+    @Test
+    void aTwoHundredThatIsNotJsonIsAWrongUrlWithTheStatusSent() throws Exception {
+        // A web server that greets every path, unlabelled: the user's "wrong URL that passes validation".
+        Map<String, List<String>> errors = errorsAgainst(answer(200, "text/plain", "Welcome to our intranet"));
+        assertEquals(List.of(CloseUsersConfig.API_URL), List.copyOf(errors.keySet()));
+        assertMentions(errors.get(CloseUsersConfig.API_URL), "/api/v1/me/ answered 200 with a body that is not JSON",
+                "'Welcome to our intranet'", "close.api.url does not point at the Close API",
+                "Set it to https://api.close.com (without /api/v1)");
+        assertFalse(errors.toString().contains("404"), "the server sent 200, not 404: " + errors);
+    }
+
+    @Test
+    void anHtmlPageIsReportedWithTheStatusItCameWith() throws Exception {
+        Map<String, List<String>> errors = errorsAgainst(answer(200, "text/html; charset=utf-8", "<html>Sign in</html>"));
+        assertMentions(errors.get(CloseUsersConfig.API_URL), "answered 200 with an HTML page",
+                "Content-Type text/html; charset=utf-8", "does not point at the Close API");
+        assertFalse(errors.toString().contains("404"), errors.toString());
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"[]", "\"ok\"", ""})
+    void anyTwoHundredBodyThatIsNotAJsonObjectIsAWrongUrl(String body) throws Exception {
+        Map<String, List<String>> errors = errorsAgainst(answer(200, "application/json", body));
+        assertEquals(List.of(CloseUsersConfig.API_URL), List.copyOf(errors.keySet()));
+        assertMentions(errors.get(CloseUsersConfig.API_URL), "answered 200 with", "where Close answers a JSON object");
+    }
+
+    @Test
+    void aRedirectToALoginPageSaysWhereItLed() throws Exception {
+        try (MockWebServer login = new MockWebServer(); MockWebServer proxy = new MockWebServer()) {
+            login.enqueue(answer(200, "text/html", "<html>Log in</html>"));
+            login.start();
+            proxy.enqueue(new MockResponse.Builder().code(302).setHeader("Location", login.url("/sso/login")).build());
+            proxy.start();
+            props.put(CloseUsersConfig.API_URL, proxy.url("/").toString());
+            assertMentions(errors().get(CloseUsersConfig.API_URL), "answered 200 with an HTML page",
+                    "after a redirect to " + login.url("/sso/login"));
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {400, 405, 410})
+    void anotherClientErrorIsAnErrorOnTheUrlWithItsStatus(int status) throws Exception {
+        Map<String, List<String>> errors = errorsAgainst(answer(status, "application/json", "{\"error\": \"nope\"}"));
+        assertEquals(List.of(CloseUsersConfig.API_URL), List.copyOf(errors.keySet()));
+        assertMentions(errors.get(CloseUsersConfig.API_URL), "answered " + status + ": nope",
+                "does not point at the Close API");
+    }
+
+    @ParameterizedTest
+    @ValueSource(ints = {402, 403})
+    void aRefusalNamesTheCredentialAndTheStatus(int status) throws Exception {
+        Map<String, List<String>> errors = errorsAgainst(answer(status, "application/json", "{\"error\": \"no\"}"));
+        assertEquals(List.of(CloseUsersConfig.API_KEY), List.copyOf(errors.keySet()));
+        assertMentions(errors.get(CloseUsersConfig.API_KEY), "(" + status + ": no)");
     }
 
     @Test

@@ -8,6 +8,7 @@ import java.lang.management.ManagementFactory;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 
@@ -90,6 +91,8 @@ class MetricsIT {
 
             waitFor(() -> metric(mbean, SyncMetrics.SWEEPS_COMPLETED) >= 1, "the first sweep to complete");
             long readAtMs = System.currentTimeMillis();
+            assertEquals(Set.of(), JMX.queryNames(new ObjectName(SyncMetricsMBean.DOMAIN + ":*"), null),
+                    "a worker with plugin metrics gets them there only, not also as the connector's own MBean");
             assertEquals(1, metric(mbean, SyncMetrics.SWEEPS_COMPLETED));
             assertEquals(List.of(0L, 9L, 18L), api.requestedSkips(), "the fake served three overlapping pages");
             assertEquals(3, metric(mbean, SyncMetrics.SWEEP_PAGES_LAST));

@@ -19,6 +19,8 @@ final class TestTaskContext implements SourceTaskContext {
     private final PluginMetricsImpl pluginMetrics;
     /** What {@link #pluginMetrics()} does instead of answering, as on a worker older than 4.1; null: answer. */
     Error pluginMetricsError;
+    /** What {@link #pluginMetrics()} throws instead, as a worker that refuses plugin metrics would; null: answer. */
+    RuntimeException pluginMetricsRefusal;
 
     TestTaskContext(Map<String, String> configs) {
         this.configs = configs;
@@ -66,6 +68,9 @@ final class TestTaskContext implements SourceTaskContext {
     public PluginMetrics pluginMetrics() {
         if (pluginMetricsError != null) {
             throw pluginMetricsError;
+        }
+        if (pluginMetricsRefusal != null) {
+            throw pluginMetricsRefusal;
         }
         return pluginMetrics;
     }

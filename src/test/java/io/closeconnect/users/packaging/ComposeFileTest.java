@@ -141,10 +141,33 @@ class ComposeFileTest {
         JsonNode json = new ObjectMapper().readTree(config.toFile());
         assertEquals(CloseUsersSourceConnector.class.getName(), json.path("config").path("connector.class").asText());
         assertEquals("${env:CLOSE_API_KEY}", json.path("config").path("close.api.key").asText());
+        assertEquals("compact", json.path("config").path("topic.creation.default.cleanup.policy").asText(),
+                "Connect creates the topic compacted");
 
         String url = "http://connect:" + listenerPort(env("connect").get("CONNECT_LISTENERS")) + "/connectors";
         assertTrue(script.contains(url), "the registrar must POST to " + url + ": " + script);
         assertEquals("service_healthy", dependsOn("register-connector").get("connect"));
+    }
+
+    @Test
+    void onlyConnectCreatesTheTopicSoItIsCompacted() {
+        // A consumer started before the first record would otherwise auto-create the topic with
+        // time-based retention, and Connect's topic creation applies only to a topic that is missing.
+        assertEquals("false", env("kafka").get("KAFKA_AUTO_CREATE_TOPICS_ENABLE"));
+    }
+
+    @Test
+    void theReadmeSaysWhichPlatformAndWhichMetricsPathTheStackGets() throws IOException {
+        String readme = Files.readString(Paths.get("README.md"));
+        String section = readme.substring(readme.indexOf("## docker-compose"));
+        section = section.substring(0, section.indexOf("\n## ", 3));
+        assertTrue(section.contains("Confluent Platform " + version("connect")), "README names CP " + version("connect"));
+        int major = Integer.parseInt(version("connect").split("\\.")[0]);
+        int minor = Integer.parseInt(version("connect").split("\\.")[1]);
+        // CP 8.x is Kafka 4.x (8.0 is 4.0); plugin metrics exist from Kafka 4.1.
+        boolean pluginMetrics = major > 8 || (major == 8 && minor >= 1);
+        assertTrue(section.contains(pluginMetrics ? "kafka.connect:type=plugins" : "io.closeconnect.users:type=task-metrics"),
+                "README's docker-compose section must name the metrics MBean CP " + version("connect") + " gets");
     }
 
     @Test

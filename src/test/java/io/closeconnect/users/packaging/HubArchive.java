@@ -11,8 +11,8 @@ import java.util.Enumeration;
 import java.util.zip.ZipEntry;
 import java.util.zip.ZipFile;
 
-/** Where {@code mvn package} puts the Confluent Hub archive, and how the tests unpack it. */
-final class HubArchive {
+/** Where {@code mvn package} puts the Confluent Hub archive, and how the tests and the quickstart unpack it. */
+public final class HubArchive {
 
     /** Relative to the project root; docker-compose.yml and the README name the same place. */
     static final String DIRECTORY = "target/components/packages";
@@ -38,13 +38,25 @@ final class HubArchive {
 
     /** Unzips the archive into {@code target} (a plugin.path) and returns the plugin's folder. */
     static Path unzipInto(Path target) throws IOException {
-        try (ZipFile zip = new ZipFile(zip().toFile())) {
+        return unzip(zip(), target);
+    }
+
+    /**
+     * Unzips a Hub archive into {@code target} (a plugin.path), as an operator does, and returns the
+     * plugin's folder: the archive's single top folder.
+     */
+    public static Path unzip(Path archive, Path target) throws IOException {
+        String top = null;
+        try (ZipFile zip = new ZipFile(archive.toFile())) {
             Enumeration<? extends ZipEntry> entries = zip.entries();
             while (entries.hasMoreElements()) {
                 ZipEntry entry = entries.nextElement();
                 Path out = target.resolve(entry.getName()).normalize();
                 if (!out.startsWith(target)) {
                     throw new IOException("Zip entry escapes the target folder: " + entry.getName());
+                }
+                if (top == null) {
+                    top = entry.getName().split("/")[0];
                 }
                 if (entry.isDirectory()) {
                     Files.createDirectories(out);
@@ -56,7 +68,10 @@ final class HubArchive {
                 }
             }
         }
-        return target.resolve(name());
+        if (top == null) {
+            throw new IOException(archive + " is empty");
+        }
+        return target.resolve(top);
     }
 
     private static String required(String property) {

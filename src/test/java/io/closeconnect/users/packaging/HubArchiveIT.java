@@ -96,6 +96,27 @@ class HubArchiveIT {
                 "release_date must be yyyy-MM-dd: " + manifest.path("release_date"));
     }
 
+    /**
+     * The manifest and the README claim the Kafka versions PluginInstallIT runs the archive on
+     * (connect.compat.versions), from the oldest to the newest, each by name.
+     */
+    @Test
+    void theManifestAndTheReadmeClaimTheMeasuredKafkaVersions() throws IOException {
+        List<String> measured = PluginInstallIT.versions();
+        String oldest = measured.get(0);
+        String newest = measured.get(measured.size() - 1);
+        String requirements = String.join(" ", strings(JSON.readTree(read("manifest.json")).path("requirements")));
+        String readme = read("doc/README.md");
+        String install = readme.substring(readme.indexOf("## Install"), readme.indexOf("\n## ", readme.indexOf("## Install") + 3));
+        for (String claim : List.of(requirements, install)) {
+            assertTrue(claim.contains("Kafka Connect " + oldest + " to " + newest), "claims the measured range: " + claim);
+            for (String version : measured) {
+                assertTrue(claim.contains(version), "names the measured " + version + ": " + claim);
+            }
+            assertTrue(claim.contains("Java 17"), claim);
+        }
+    }
+
     @Test
     void libHoldsTheConnectorAndItsDependenciesButNotWhatTheWorkerProvides() throws IOException {
         List<String> jars = namesUnder("lib/");

@@ -29,6 +29,7 @@ import mockwebserver3.MockWebServer;
 class SampleConfigsTest {
 
     private static final Set<String> CONNECT_KEYS = Set.of("name", "connector.class", "tasks.max");
+    private static final String TOPIC_CREATION = "topic.creation.default.";
 
     @Test
     void standaloneAndRestConfigsHoldTheSameSettings() throws IOException {
@@ -42,8 +43,8 @@ class SampleConfigsTest {
         assertEquals("${env:CLOSE_API_KEY}", config.get(CloseUsersConfig.API_KEY),
                 "the samples must keep the key out of the file");
         for (String key : config.keySet()) {
-            assertTrue(CONNECT_KEYS.contains(key) || CloseUsersConfig.CONFIG_DEF.names().contains(key),
-                    "config/ sets an unknown key: " + key);
+            assertTrue(CONNECT_KEYS.contains(key) || key.startsWith(TOPIC_CREATION)
+                    || CloseUsersConfig.CONFIG_DEF.names().contains(key), "config/ sets an unknown key: " + key);
         }
         // As the worker would see it: the provider resolved the key. The live credential check goes
         // to a local fake Close API instead of close.api.url, which this machine cannot reach.
@@ -57,6 +58,28 @@ class SampleConfigsTest {
             for (ConfigValue value : result.configValues()) {
                 assertEquals(List.of(), value.errorMessages(), value.name());
             }
+        }
+    }
+
+    /**
+     * Connect creates the topic compacted, for every topic the connector writes (so not tied to the
+     * user topic's name): time-based retention would delete the snapshot's records, whose
+     * timestamps are old date_updated values. PluginInstallIT checks that workers do create it so.
+     */
+    @Test
+    void bothCreateEveryTopicCompactedWithOnePartitionAndTheBrokersReplicationFactor() throws IOException {
+        Map<String, String> expected = Map.of(
+                TOPIC_CREATION + "cleanup.policy", "compact",
+                TOPIC_CREATION + "partitions", "1",
+                TOPIC_CREATION + "replication.factor", "-1");
+        for (Map<String, String> config : List.of(properties(), json())) {
+            Map<String, String> creation = new HashMap<>();
+            config.forEach((k, v) -> {
+                if (k.startsWith("topic.creation.")) {
+                    creation.put(k, v);
+                }
+            });
+            assertEquals(expected, creation);
         }
     }
 

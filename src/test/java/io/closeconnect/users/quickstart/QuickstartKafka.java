@@ -42,7 +42,8 @@ final class QuickstartKafka implements AutoCloseable {
         props.put("listener.security.protocol.map", "PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT");
         props.put("log.dirs", logDir.toString());
         props.put("num.partitions", "1");
-        props.put("auto.create.topics.enable", "true");
+        // Only Connect creates the topic (compacted, from the connector config), never a first write or read.
+        props.put("auto.create.topics.enable", "false");
         props.put("offsets.topic.replication.factor", "1");
         props.put("offsets.topic.num.partitions", "1");
         props.put("transaction.state.log.replication.factor", "1");
