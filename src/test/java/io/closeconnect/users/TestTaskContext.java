@@ -11,7 +11,10 @@ import org.apache.kafka.common.metrics.internals.PluginMetricsImpl;
 import org.apache.kafka.connect.source.SourceTaskContext;
 import org.apache.kafka.connect.storage.OffsetStorageReader;
 
-/** A task context for unit tests: empty offset storage and real plugin metrics on a private registry. */
+/**
+ * A task context for unit tests: an offset storage the test fills ({@link #commit}), and real
+ * plugin metrics on a private registry.
+ */
 final class TestTaskContext implements SourceTaskContext {
 
     final Metrics metrics = new Metrics();
@@ -49,17 +52,37 @@ final class TestTaskContext implements SourceTaskContext {
         return configs;
     }
 
+    /** Offset storage: what {@link #commit} stored, per source partition; empty at first. */
+    final Map<Map<String, ?>, Map<String, Object>> offsets = new HashMap<>();
+
+    /** Stores the offsets of these records, as a worker does once they are delivered. */
+    void commit(java.util.List<org.apache.kafka.connect.source.SourceRecord> records) {
+        if (records == null) {
+            return;
+        }
+        for (org.apache.kafka.connect.source.SourceRecord record : records) {
+            // Through Connect's JSON offset storage: a copy of strings and longs.
+            offsets.put(new LinkedHashMap<>(record.sourcePartition()), new LinkedHashMap<>(record.sourceOffset()));
+        }
+    }
+
     @Override
     public OffsetStorageReader offsetStorageReader() {
         return new OffsetStorageReader() {
             @Override
             public <T> Map<String, Object> offset(Map<String, T> partition) {
-                return null;
+                return offsets.get(partition);
             }
 
             @Override
             public <T> Map<Map<String, T>, Map<String, Object>> offsets(Collection<Map<String, T>> partitions) {
-                return Map.of();
+                Map<Map<String, T>, Map<String, Object>> found = new HashMap<>();
+                for (Map<String, T> partition : partitions) {
+                    if (offsets.containsKey(partition)) {
+                        found.put(partition, offsets.get(partition));
+                    }
+                }
+                return found;
             }
         };
     }

@@ -372,6 +372,13 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
         startMembership(id);
     }
 
+    /** Lists every removed user again, at the end, unchanged. */
+    public synchronized void readdAll() {
+        for (String id : removedIds()) {
+            readd(id, users.size());
+        }
+    }
+
     /** The ids of users removed (deleted or moved out) and not added back. */
     public synchronized List<String> removedIds() {
         List<String> ids = new ArrayList<>(gone.keySet());
@@ -665,25 +672,22 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
                 return json(200, "{\"id\": \"user_me\", \"email\": \"me@example.com\", \"organizations\": "
                         + "[{\"id\": \"" + ORGANIZATION + "\", \"name\": \"Fake Inc.\"}]}").build();
             }
-            if (path.startsWith("/api/v1/user/") && path.length() > "/api/v1/user/".length()) {
-                String id = path.substring("/api/v1/user/".length()).replaceAll("/$", "");
+            boolean lookup = path.startsWith("/api/v1/user/") && path.length() > "/api/v1/user/".length();
+            if (lookup) {
                 MockResponse queued = queuedLookups.poll();
                 if (queued != null) {
                     return queued;
                 }
-                ObjectNode user = serveUser(id);
-                return user == null ? json(404, "{\"error\": \"" + NOT_FOUND_MESSAGE + "\"}").build()
-                        : json(200, user.toString()).build();
-            }
-            if (!path.equals("/api/v1/user/")) {
+            } else if (!path.equals("/api/v1/user/")) {
                 return json(404, "{\"error\": \"The requested URL was not found on the server. If you entered the "
                         + "URL manually please check your spelling and try again.\"}").build();
             }
-            MockResponse queued = queuedResponses.poll();
+            // Queued answers and faults are for the pages; random faults hit every request.
+            MockResponse queued = lookup ? null : queuedResponses.poll();
             if (queued != null) {
                 return queued;
             }
-            Fault fault = faults.poll();
+            Fault fault = lookup ? null : faults.poll();
             if (fault == null && faultRate > 0 && random.nextDouble() < faultRate) {
                 Fault[] kinds = {Fault.STATUS_429, Fault.STATUS_503_HTML, Fault.STATUS_500, Fault.TRUNCATED_JSON,
                         Fault.HTML_200, Fault.NO_DATA, Fault.DISCONNECT};
@@ -713,6 +717,12 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
                             .setHeader("Retry-After", String.format(java.util.Locale.ROOT, "%.3f", reset)).build();
                 }
                 usedInWindow++;
+            }
+            if (lookup) {
+                // One user: the same budget as the pages, as Close counts every request of the key.
+                ObjectNode user = serveUser(path.substring("/api/v1/user/".length()).replaceAll("/$", ""));
+                return user == null ? json(404, "{\"error\": \"" + NOT_FOUND_MESSAGE + "\"}").build()
+                        : json(200, user.toString()).build();
             }
             long skip;
             int limit;
