@@ -174,15 +174,15 @@ public class CloseUsersSourceConnector extends SourceConnector {
             }
             long nowMicros = Timestamps.toMicros(Instant.now());
             if (shard >= 0) {
-                Map<String, Long> entries;
+                Map<String, UserLedger.Version> entries;
                 try {
                     entries = UserLedger.decode(offset, shard);
                 } catch (ConnectException e) {
                     throw new ConnectException("The offset " + offset + " is not valid: " + e.getMessage(), e);
                 }
-                for (long version : entries.values()) {
-                    if (version != Long.MIN_VALUE) {
-                        refuseFuture(UserLedger.ANNOUNCED, version, nowMicros);
+                for (UserLedger.Version version : entries.values()) {
+                    if (version.state() != UserLedger.State.REMOVED) {
+                        refuseFuture(UserLedger.ANNOUNCED, version.micros(), nowMicros);
                     }
                 }
                 continue;

@@ -29,6 +29,8 @@ public class CloseUsersSourceTask extends SourceTask {
      * fetched on {@link #fetcher} while poll() returns null every second.
      */
     private static final long MAX_POLL_BLOCK_MS = 1_000L;
+    /** The pause between two steps of a sweep that only waits for intents to be stored. */
+    private static final long WAITING_STEP_PAUSE_MS = 500L;
 
     private CloseUsersConfig config;
     private Sleeper sleeper;
@@ -42,6 +44,9 @@ public class CloseUsersSourceTask extends SourceTask {
     private SyncMetrics metrics;
     private ExecutorService fetcher;
     private Future<UserSweep.Step> pending;
+    private DeliveryTracker delivery;
+    /** When the next step may start while the sweep only waits for intents to be stored. */
+    private long nextStepAtMs;
     private long pendingSkip;
     private long pendingStartMs;
 
@@ -70,7 +75,9 @@ public class CloseUsersSourceTask extends SourceTask {
         }
         RemovalValve valve = new RemovalValve(config.removalHoldPercent(), config.removalHoldMin(),
                 config.removalRelease());
-        sweep = new UserSweep(client, config.pageSize(), config.watermarkLagMs(), ledger, restored, valve);
+        delivery = new DeliveryTracker("required".equalsIgnoreCase(props.get("exactly.once.support")));
+        nextStepAtMs = 0;
+        sweep = new UserSweep(client, config.pageSize(), config.watermarkLagMs(), ledger, restored, valve, delivery);
         restored = sweep.state();
         mapper = new UserRecordMapper(config.topic());
         heartbeats = new Heartbeats(config.heartbeatTopic(), config.apiUrl());
@@ -90,14 +97,14 @@ public class CloseUsersSourceTask extends SourceTask {
         if (restored.sweepInProgress()) {
             log.info("Resuming the sweep in progress at _skip={} ({}; {} users announced)", restored.skip(),
                     restored.phase() == SweepState.Phase.CONFIRM ? "confirming missing users" : "walking the list",
-                    ledger.announcedCount());
+                    ledger.memberCount());
         } else if (ledger.stored() || restored.watermark() != null) {
-            log.info("Starting a sweep: {} users announced, watermark {}", ledger.announcedCount(),
+            log.info("Starting a sweep: {} users announced, watermark {}", ledger.memberCount(),
                     describe(restored.watermark()));
         } else {
             log.info("Starting with the initial snapshot: nothing announced yet");
         }
-        metrics.announced(ledger.announcedCount());
+        metrics.announced(ledger.memberCount());
     }
 
     @Override
@@ -106,7 +113,13 @@ public class CloseUsersSourceTask extends SourceTask {
             if (sleeper.stopped()) {
                 return null;
             }
+            delivery.polling();
             if (pending == null) {
+                long pauseMs = nextStepAtMs - System.currentTimeMillis();
+                if (sweep.inProgress() && pauseMs > 0) {
+                    sleeper.sleep(Math.min(pauseMs, MAX_IDLE_WAIT_MS));
+                    return null;
+                }
                 if (!sweep.inProgress()) {
                     long waitMs = nextSweepAtMs - System.currentTimeMillis();
                     if (waitMs > 0) {
@@ -149,11 +162,15 @@ public class CloseUsersSourceTask extends SourceTask {
                 }
             }
             long now = System.currentTimeMillis();
-            int announced = sweep.ledger().announcedCount();
+            int announced = sweep.ledger().memberCount();
             for (UserLedger.Checkpoint checkpoint : step.checkpoints()) {
                 records.add(heartbeats.record(checkpoint.partition(), checkpoint.offset(), step.state(), announced, now));
             }
             records.add(heartbeats.record(partition, step.state().toMap(), step.state(), announced, now));
+            // A sweep that only waits for intents to be stored steps again after a pause; its heartbeat
+            // keeps transactions (exactly-once) and offset commits coming meanwhile.
+            nextStepAtMs = step.waiting() ? now + WAITING_STEP_PAUSE_MS : 0;
+            delivery.returned(records);
             if (step.usersSeen() > 0 || step.confirmations() == 0) {
                 stats.page(step.usersSeen(), emitted);
             } else {
@@ -198,6 +215,22 @@ public class CloseUsersSourceTask extends SourceTask {
                 // stop() may have closed the client while this thread was about to send; release again.
                 client.close();
             }
+        }
+    }
+
+    /** The worker reports a record delivered (or dropped): the sweep's intents ride on these. */
+    @Override
+    public void commitRecord(SourceRecord record, org.apache.kafka.clients.producer.RecordMetadata metadata) {
+        if (delivery != null) {
+            delivery.acknowledged(record);
+        }
+    }
+
+    /** The worker committed offsets. */
+    @Override
+    public void commit() {
+        if (delivery != null) {
+            delivery.committed();
         }
     }
 

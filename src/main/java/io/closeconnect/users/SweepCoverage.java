@@ -84,8 +84,8 @@ final class SweepCoverage {
     }
 
     /**
-     * The users announced at the sweep's start that it has not seen and that were not announced
-     * removed since, in ledger order.
+     * The members at the sweep's start that it has not seen and that are still members (not
+     * announced removed since), in ledger order.
      */
     List<String> unseen(UserLedger ledger) {
         List<String> unseen = new ArrayList<>();
@@ -94,7 +94,7 @@ final class SweepCoverage {
             for (int i = 0; i < base[s] && ids.hasNext(); i++) {
                 String id = ids.next();
                 Integer position = positions.get(id);
-                if (position != null && !seen.get(position) && ledger.announced(id) != null) {
+                if (position != null && !seen.get(position) && ledger.member(id)) {
                     unseen.add(id);
                 }
             }

@@ -10,30 +10,44 @@ import java.util.Map;
 import org.apache.kafka.connect.errors.ConnectException;
 
 /**
- * What downstream has been told: for every user the connector announced and has not announced
- * removed since, the version ({@code date_updated}) of the last record it emitted for that user.
+ * What downstream has been told: for every user the topic may hold, the version ({@code
+ * date_updated}) of the last record emitted for it, and whether a change of membership (a first
+ * announcement, a removal) is under way.
  *
  * <p>The sweep emits a user whose version is newer than the one announced, or who was never
- * announced, whatever the watermark; and a user announced but no longer listed is a candidate for
- * removal. The ledger is kept in Connect's offset storage, split by a hash of the id into
- * {@value #SHARDS} source partitions ({@code {"close_api_url": ..., "resource": "users.announced",
- * "shard": "00".."63"}}), each holding {@code {"announced": "id@date_updated,..."}}: about 77 bytes a
- * user, so a shard stays near 120 KB at 100,000 users, well under Kafka's 1 MB message limit.
+ * announced, whatever the watermark; and a member no longer listed is a candidate for removal. The
+ * ledger is kept in Connect's offset storage, split by a hash of the id into {@value #SHARDS}
+ * source partitions ({@code {"close_api_url": ..., "resource": "users.announced", "shard":
+ * "00".."63"}}), each holding {@code {"announced": "id@date_updated,..."}}: about 77 bytes a user,
+ * so a shard stays near 120 KB at 100,000 users, well under Kafka's 1 MB message limit.
  *
- * <h2>Never ahead of delivery</h2>
- * A shard's offset may only claim what was delivered. Connect commits the offsets of each source
- * partition in the order its records were polled, independently of the other partitions, and only
- * up to the last record acknowledged. So every record about a user carries its shard's partition
- * and the shard's offset as it was last written ({@link #carriedOffset}), which claims nothing new;
- * after the records of a step, {@link #checkpoint()} hands out the changed shards' new offsets for
- * records placed behind them. Committing such an offset requires every earlier record of the shard
- * to be acknowledged, so the ledger never says a user was announced before its record is in Kafka.
+ * <h2>Entries</h2>
+ * <ul>
+ *   <li>{@code id@2026-01-02T03:04:05.000000Z}: announced at that version.</li>
+ *   <li>{@code id@+2026-...Z}: about to be announced (a first record, or a record after a removal).
+ *       The record may or may not be in the topic: the user counts as a member, so that a
+ *       departure is never missed, and as not announced, so that it is emitted (again).</li>
+ *   <li>{@code id@~2026-...Z}: about to be announced removed. The removal may or may not be in the
+ *       topic: the user still counts as a member until it is.</li>
+ *   <li>{@code id@-}: announced removed during the sweep in progress; dropped when it completes.</li>
+ * </ul>
+ *
+ * <h2>Never behind and never ahead of the topic</h2>
+ * Connect commits the offsets of each source partition in the order its records were polled, up to
+ * the last record acknowledged; a crash in at-least-once mode loses the offsets of records
+ * delivered since the last commit. So a record carries its shard's offset as last written ({@link
+ * #carriedOffset}), which claims nothing the record itself says, and the shard's new offset rides on
+ * a record placed after it ({@link #checkpoint()}): a version is never claimed before its record is
+ * in the topic. And a change of membership is first written as an intent (adding, removing), and
+ * its records wait until that intent is stored for good ({@link Delivery}): a crash can then lose
+ * the record's own offset, but never leave the topic holding a user the ledger does not count, or
+ * a removal the ledger does not know may have happened.
  *
  * <h2>Order of entries</h2>
- * Each shard keeps its entries in the order they were first announced; a new version replaces an
- * entry in place, and a removal marks it in place ({@code id@-}) until the sweep completes and
- * {@link #purgeRemoved()} drops the marks. So during a sweep a shard only grows at its end, and the
- * users it held when the sweep started stay its first entries: {@link SweepCoverage} relies on it.
+ * Each shard keeps its entries in the order they were first written; a change replaces an entry in
+ * place, and only {@link #purgeRemoved()} (when a sweep completes) drops some. So during a sweep a
+ * shard only grows at its end, and the users it held when the sweep started stay its first
+ * entries: {@link SweepCoverage} relies on it.
  *
  * <p>Not thread-safe: one task uses it from one thread at a time.
  */
@@ -44,17 +58,48 @@ final class UserLedger {
     static final String PARTITION_SHARD = "shard";
     /** The offset key of a shard: its entries, {@code id@date_updated} separated by commas. */
     static final String ANNOUNCED = "announced";
-    /** The version written for a user announced removed during the sweep in progress. */
-    static final String REMOVED_MARK = "-";
 
-    private static final long REMOVED = Long.MIN_VALUE;
+    /** What the ledger knows of one user. */
+    enum State {
+        /** Announced at the entry's version. */
+        ANNOUNCED(""),
+        /** About to be announced at the entry's version: a member that may not be in the topic yet. */
+        ADDING("+"),
+        /** About to be announced removed: a member that may already be gone from the topic. */
+        REMOVING("~"),
+        /** Announced removed during the sweep in progress. */
+        REMOVED("-");
+
+        final String mark;
+
+        State(String mark) {
+            this.mark = mark;
+        }
+
+        boolean member() {
+            return this != REMOVED;
+        }
+    }
+
+    /** One user's entry; {@code batch} is the poll batch that carries its latest intent (0: stored already). */
+    private static final class Entry {
+        State state;
+        long version;
+        long batch;
+
+        Entry(State state, long version, long batch) {
+            this.state = state;
+            this.version = version;
+            this.batch = batch;
+        }
+    }
 
     private final String apiUrl;
     private final List<Map<String, String>> partitions;
-    private final List<LinkedHashMap<String, Long>> shards;
+    private final List<LinkedHashMap<String, Entry>> shards;
     private final List<Shard> written;
     private final boolean stored;
-    private int announced;
+    private int members;
 
     /** What a shard's offset said when it was last handed out, and what changed since. */
     private static final class Shard {
@@ -91,7 +136,7 @@ final class UserLedger {
 
     /**
      * The ledger as stored: {@code stored} maps each partition of {@link #partitions} to its offset,
-     * or lacks it (never written).
+     * or lacks it (never written). Every intent in it is stored for good.
      *
      * @throws ConnectException naming the shard and the entry when a stored offset is malformed
      */
@@ -106,11 +151,11 @@ final class UserLedger {
             if (offset == null) {
                 continue;
             }
-            Map<String, Long> entries = decode(offset, s);
-            ledger.shards.get(s).putAll(entries);
-            for (long version : entries.values()) {
-                if (version != REMOVED) {
-                    ledger.announced++;
+            for (Map.Entry<String, Version> entry : decode(offset, s).entrySet()) {
+                Version version = entry.getValue();
+                ledger.shards.get(s).put(entry.getKey(), new Entry(version.state(), version.micros(), 0));
+                if (version.state().member()) {
+                    ledger.members++;
                 }
             }
             Shard shard = ledger.written.get(s);
@@ -160,58 +205,98 @@ final class UserLedger {
         return stored;
     }
 
-    /** The version announced for this user, or null when it was never announced or was announced removed. */
+    /** The user's state, or null when the ledger has no entry for it. */
+    State state(String id) {
+        Entry entry = entry(id);
+        return entry == null ? null : entry.state;
+    }
+
+    /** The version announced (or being announced) for this user; meaningless without an entry. */
+    long version(String id) {
+        Entry entry = entry(id);
+        return entry == null ? Long.MIN_VALUE : entry.version;
+    }
+
+    /** The version announced for this user, or null unless it is {@link State#ANNOUNCED}. */
     Long announced(String id) {
-        Long version = shards.get(shardOf(id)).get(id);
-        return version == null || version == REMOVED ? null : version;
+        Entry entry = entry(id);
+        return entry == null || entry.state != State.ANNOUNCED ? null : entry.version;
     }
 
-    /** Whether this user was announced removed during the sweep in progress. */
-    boolean removedThisSweep(String id) {
-        Long version = shards.get(shardOf(id)).get(id);
-        return version != null && version == REMOVED;
+    /** Whether the topic may hold this user: announced, or a change of membership under way. */
+    boolean member(String id) {
+        Entry entry = entry(id);
+        return entry != null && entry.state.member();
     }
 
-    /** How many users are announced and not removed. */
-    int announcedCount() {
-        return announced;
+    /** Whether the user's latest intent is stored for good, so that its records may go out. */
+    boolean intentStored(String id, Delivery delivery) {
+        Entry entry = entry(id);
+        return entry != null && delivery.stored(entry.batch);
+    }
+
+    private Entry entry(String id) {
+        return shards.get(shardOf(id)).get(id);
+    }
+
+    /** How many users the topic may hold: announced, or being added or removed. */
+    int memberCount() {
+        return members;
     }
 
     /** Records that a record of this version of the user was emitted. */
     void announce(String id, long micros) {
-        int s = shardOf(id);
-        Long before = shards.get(s).put(id, micros);
-        if (before == null) {
-            announced++;
-            Shard shard = written.get(s);
-            if (shard.appended != null) {
-                shard.appended.add(id);
-            }
-            shard.dirty = true;
-        } else if (before != micros) {
-            if (before == REMOVED) {
-                announced++;
-            }
-            changed(s);
+        write(id, State.ANNOUNCED, micros, 0);
+    }
+
+    /** Records the intent to announce the user at this version, carried by poll batch {@code batch}. */
+    void intendAdd(String id, long micros, long batch) {
+        write(id, State.ADDING, micros, batch);
+    }
+
+    /** Records the intent to announce the user's removal, carried by poll batch {@code batch}. */
+    void intendRemove(String id, long batch) {
+        Entry entry = entry(id);
+        if (entry != null && entry.state.member()) {
+            write(id, State.REMOVING, entry.version, batch);
         }
     }
 
     /** Records that the user's removal was announced; the entry stays, marked, until {@link #purgeRemoved()}. */
     void markRemoved(String id) {
+        Entry entry = entry(id);
+        if (entry != null && entry.state.member()) {
+            write(id, State.REMOVED, entry.version, 0);
+        }
+    }
+
+    private void write(String id, State state, long micros, long batch) {
         int s = shardOf(id);
-        Long before = shards.get(s).get(id);
-        if (before == null || before == REMOVED) {
+        Entry entry = shards.get(s).get(id);
+        if (entry == null) {
+            shards.get(s).put(id, new Entry(state, micros, batch));
+            members += state.member() ? 1 : 0;
+            Shard shard = written.get(s);
+            if (shard.appended != null) {
+                shard.appended.add(id);
+            }
+            shard.dirty = true;
             return;
         }
-        shards.get(s).put(id, REMOVED);
-        announced--;
+        entry.batch = batch;
+        if (entry.state == state && entry.version == micros) {
+            return;
+        }
+        members += (state.member() ? 1 : 0) - (entry.state.member() ? 1 : 0);
+        entry.state = state;
+        entry.version = micros;
         changed(s);
     }
 
     /** Drops the marks of users announced removed: done when a sweep completes. */
     void purgeRemoved() {
         for (int s = 0; s < SHARDS; s++) {
-            if (shards.get(s).values().removeIf(version -> version == REMOVED)) {
+            if (shards.get(s).values().removeIf(entry -> entry.state == State.REMOVED)) {
                 changed(s);
             }
         }
@@ -225,9 +310,9 @@ final class UserLedger {
     void rewind(long micros) {
         for (int s = 0; s < SHARDS; s++) {
             boolean any = false;
-            for (Map.Entry<String, Long> entry : shards.get(s).entrySet()) {
-                if (entry.getValue() != REMOVED && entry.getValue() > micros) {
-                    entry.setValue(micros);
+            for (Entry entry : shards.get(s).values()) {
+                if (entry.state == State.ANNOUNCED && entry.version > micros) {
+                    entry.version = micros;
                     any = true;
                 }
             }
@@ -277,7 +362,7 @@ final class UserLedger {
                 text = out.toString();
             } else {
                 StringBuilder out = new StringBuilder(shards.get(s).size() * 80);
-                shards.get(s).forEach((id, version) -> appendEntry(out, id, version));
+                shards.get(s).forEach((id, entry) -> appendEntry(out, id, entry));
                 text = out.toString();
             }
             shard.encoded = text;
@@ -294,7 +379,7 @@ final class UserLedger {
         return shards.get(s).size();
     }
 
-    /** The ids of shard {@code s} in the order of their entries (first announced first). */
+    /** The ids of shard {@code s} in the order of their entries (first written first). */
     Iterator<String> ids(int s) {
         return Collections.unmodifiableSet(shards.get(s).keySet()).iterator();
     }
@@ -305,21 +390,29 @@ final class UserLedger {
         return Collections.unmodifiableMap(offset);
     }
 
-    private static void appendEntry(StringBuilder out, String id, long version) {
+    private static void appendEntry(StringBuilder out, String id, Entry entry) {
         if (out.length() > 0) {
             out.append(',');
         }
         OffsetIds.escape(out, id);
-        out.append('@').append(version == REMOVED ? REMOVED_MARK : Timestamps.format(version));
+        out.append('@');
+        if (entry.state == State.REMOVED) {
+            out.append(State.REMOVED.mark);
+        } else {
+            out.append(entry.state.mark).append(Timestamps.format(entry.version));
+        }
+    }
+
+    /** One stored entry: its state and version (meaningless for {@link State#REMOVED}). */
+    record Version(State state, long micros) {
     }
 
     /**
-     * Reads the offset of shard {@code shard}: id to micros, marks of removed users as
-     * {@link Long#MIN_VALUE}, in the stored order.
+     * Reads the offset of shard {@code shard}: id to entry, in the stored order.
      *
      * @throws ConnectException naming the shard, the key and the entry when it is malformed
      */
-    static Map<String, Long> decode(Map<String, ?> offset, int shard) {
+    static Map<String, Version> decode(Map<String, ?> offset, int shard) {
         String where = "The offset of ledger shard " + shardName(shard);
         for (String key : offset.keySet()) {
             if (!ANNOUNCED.equals(key)) {
@@ -332,7 +425,7 @@ final class UserLedger {
             throw new ConnectException(where + " needs the key '" + ANNOUNCED + "' as a string of id@timestamp "
                     + "entries separated by commas, not " + (raw == null ? "null" : raw.getClass().getSimpleName()));
         }
-        Map<String, Long> entries = new LinkedHashMap<>();
+        Map<String, Version> entries = new LinkedHashMap<>();
         if (text.isEmpty()) {
             return entries;
         }
@@ -343,11 +436,10 @@ final class UserLedger {
                         + "', which is not of the form id@timestamp");
             }
             String id;
-            long version;
+            Version version;
             try {
                 id = OffsetIds.unescape(entry.substring(0, at));
-                String when = entry.substring(at + 1);
-                version = when.equals(REMOVED_MARK) ? REMOVED : Timestamps.parseMicros(when);
+                version = parseVersion(entry.substring(at + 1));
             } catch (IllegalArgumentException e) {
                 throw new ConnectException(where + " has the entry '" + entry + "' in '" + ANNOUNCED + "': "
                         + e.getMessage());
@@ -361,6 +453,18 @@ final class UserLedger {
             }
         }
         return entries;
+    }
+
+    private static Version parseVersion(String text) {
+        if (text.equals(State.REMOVED.mark)) {
+            return new Version(State.REMOVED, Long.MIN_VALUE);
+        }
+        for (State state : new State[] {State.ADDING, State.REMOVING}) {
+            if (text.startsWith(state.mark)) {
+                return new Version(state, Timestamps.parseMicros(text.substring(1)));
+            }
+        }
+        return new Version(State.ANNOUNCED, Timestamps.parseMicros(text));
     }
 
     String apiUrl() {

@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Deque;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 
@@ -33,17 +34,28 @@ import org.slf4j.LoggerFactory;
  * </ul>
  *
  * <h2>Removals</h2>
- * The announced users the walk did not see are candidates. If there are more than the
+ * The members the walk did not see are candidates. If there are more than the
  * {@link RemovalValve} allows, all are held. Otherwise each is confirmed with
  * {@code GET /api/v1/user/{id}/} and judged by {@link Departures}: removed users are announced and
  * marked in the ledger, users still there are emitted if they changed, and unknown answers leave
- * the user announced.
+ * the user a member.
+ *
+ * <h2>Changes of membership wait for their intent</h2>
+ * A user's first record and a removal change what the topic holds. Each is first written to the
+ * ledger as an intent, carried by this step's checkpoints, and its records go out in a later step,
+ * once {@link Delivery} says that step is stored for good; a removal is confirmed with Close once more
+ * just before. Until then the user waits in memory (at most {@value #MAX_WAITING_USERS} new users; more
+ * wait for the next sweep, which finds their intent stored). A sweep completes once nothing waits.
  */
 final class UserSweep {
 
     private static final Logger log = LoggerFactory.getLogger(UserSweep.class);
+    /** The largest {@code _limit} the walk asks for when it widens a page (Close's maximum for users). */
+    static final int MAX_LIMIT = 1_000;
     /** How many users one step confirms: one poll's worth of requests. */
     static final int CONFIRMATIONS_PER_STEP = 25;
+    /** The most new users kept in memory while their intent is being stored. */
+    static final int MAX_WAITING_USERS = 1_000;
 
     /** Something the task turns into records. */
     sealed interface Output permits Changed, Removed {
@@ -80,9 +92,20 @@ final class UserSweep {
      * @param completed     whether this step ended the sweep
      * @param usersSeen     how many users the page held (0 for a confirmation step)
      * @param confirmations how many users this step confirmed with Close
+     * @param waiting       whether the sweep is only waiting for intents to be stored: the next step
+     *                      need not come at once
      */
     record Step(List<Output> outputs, List<UserLedger.Checkpoint> checkpoints, SweepState state,
-                boolean completed, int usersSeen, int confirmations) {
+                boolean completed, int usersSeen, int confirmations, boolean waiting) {
+    }
+
+    /**
+     * A removal confirmed, waiting for its intent to be stored.
+     *
+     * @param wasAnnounced whether the user was announced before (its record surely in the topic),
+     *                     rather than being added (its first record may not have gone out)
+     */
+    private record WaitingRemoval(Departures.Reason reason, CloseUser current, boolean wasAnnounced) {
     }
 
     /** What the last completed sweep did about removals. */
@@ -92,15 +115,29 @@ final class UserSweep {
 
     private final UserSource source;
     private final int limit;
+    /**
+     * The {@code _limit} of the next request: the page size, or more while users tied on the sort
+     * key fill whole pages (see {@link #walk}).
+     */
+    private int nextLimit;
     private final long lagMicros;
     private final UserLedger ledger;
     private final RemovalValve valve;
+    private final Delivery delivery;
+    /** New users whose first record waits for its intent, in the order met. */
+    private final Map<String, CloseUser> waitingAdds = new LinkedHashMap<>();
+    /** Confirmed removals waiting for their intent. */
+    private final Map<String, WaitingRemoval> waitingRemovals = new LinkedHashMap<>();
     private SweepState state;
     private SweepCoverage coverage;
     private int misses;
     private int overlap = 1;
     /** Where the last user of the previous page should be in this one if nothing moved; -1 when unknown. */
     private int expectedAnchorAt = -1;
+    /** In a name order: where the run of users tied with the last one read began, and their sort key. */
+    private long runStart = -1;
+    private String runKey;
+    private SweepState.Version runAnchor;
     /** The candidates still to confirm, in memory; rebuilt from the coverage after a restart. */
     private Deque<String> pending;
     private List<String> myOrganizations;
@@ -117,9 +154,11 @@ final class UserSweep {
      *                 ({@link SweepState#inOrder}); its ledger status decides how {@code ledger} is used
      */
     UserSweep(UserSource source, int pageSize, long lagMillis, UserLedger ledger, SweepState restored,
-              RemovalValve valve) {
+              RemovalValve valve, Delivery delivery) {
         this.source = source;
+        this.delivery = delivery;
         this.limit = Math.max(2, pageSize);
+        this.nextLimit = limit;
         this.lagMicros = lagMillis * 1_000L;
         this.ledger = ledger;
         this.valve = valve;
@@ -185,22 +224,74 @@ final class UserSweep {
         return overlap;
     }
 
-    /** Reads the next page, or confirms the next batch of candidates, starting a sweep when none is in progress. */
+    /**
+     * Releases what waited for its intent, then reads the next page, or confirms the next batch of
+     * candidates, starting a sweep when none is in progress.
+     */
     Step step() throws InterruptedException {
-        return state.phase() == SweepState.Phase.CONFIRM ? confirm() : walk();
+        List<Output> outputs = new ArrayList<>();
+        int asked = release(outputs);
+        return state.phase() == SweepState.Phase.CONFIRM ? confirm(outputs, asked) : walk(outputs);
     }
 
-    private Step walk() throws InterruptedException {
+    /** Users waiting for their intent and those waiting to be emitted by a later sweep: how many. */
+    int waiting() {
+        return waitingAdds.size() + waitingRemovals.size();
+    }
+
+    /**
+     * Emits the new users and announces the removals whose intent is stored now. A removal is
+     * confirmed with Close again first (at most {@value #CONFIRMATIONS_PER_STEP} a step): the user
+     * may have come back while it waited. Returns how many confirmations it asked for.
+     */
+    private int release(List<Output> outputs) throws InterruptedException {
+        for (var it = waitingAdds.entrySet().iterator(); it.hasNext(); ) {
+            Map.Entry<String, CloseUser> waiting = it.next();
+            String id = waiting.getKey();
+            if (ledger.state(id) != UserLedger.State.ADDING) {
+                it.remove();
+            } else if (ledger.intentStored(id, delivery)) {
+                it.remove();
+                emit(waiting.getValue(), outputs);
+            }
+        }
+        int asked = 0;
+        List<String> due = new ArrayList<>();
+        for (var it = waitingRemovals.entrySet().iterator(); it.hasNext() && due.size() < CONFIRMATIONS_PER_STEP; ) {
+            String id = it.next().getKey();
+            if (ledger.state(id) != UserLedger.State.REMOVING) {
+                it.remove();
+            } else if (ledger.intentStored(id, delivery)) {
+                due.add(id);
+            }
+        }
+        for (String id : due) {
+            UserLookup lookup = source.lookUp(id);
+            asked++;
+            confirmed(id, lookup, outputs);
+            WaitingRemoval waiting = waitingRemovals.remove(id);
+            if (waiting != null && ledger.state(id) == UserLedger.State.REMOVING) {
+                // Close's second answer proved nothing: the removal never went out.
+                restore(id, waiting, null, outputs);
+            }
+        }
+        return asked;
+    }
+
+    private Step walk(List<Output> outputs) throws InterruptedException {
         long request = state.skip();
-        UserPage page = source.fetch(request, limit);
+        if (!state.sweepInProgress()) {
+            nextLimit = limit;
+        }
+        UserPage page = source.fetch(request, nextLimit);
         if (!state.sweepInProgress()) {
             coverage = SweepCoverage.start(ledger);
             state = state.started(page.servedAtMicros() - lagMicros, coverage);
             candidates = removed = held = unconfirmed = 0;
             expectedAnchorAt = -1;
+            runStart = -1;
         }
         List<CloseUser> users = page.users();
-        List<Output> outputs = new ArrayList<>();
         for (CloseUser user : users) {
             coverage.saw(user.id());
             consider(user, outputs);
@@ -219,10 +310,11 @@ final class UserSweep {
                 long back = Math.max(0, request - stride);
                 overlap = Math.min(maxOverlap(), Math.max(2, overlap * 2));
                 expectedAnchorAt = -1;
+                runStart = -1;
                 log.debug("No anchor in the page at _skip={}: users were removed behind the position, stepping back "
                         + "to {} with an overlap of {}", request, back, overlap);
                 state = state.walked(back, state.anchors(), coverage);
-                return finish(outputs, false, users.size(), 0);
+                return finish(outputs, false, users.size(), 0, false);
             } else {
                 log.info("None of the last users processed is in the list any more; walking again from the start "
                         + "of the list");
@@ -236,13 +328,52 @@ final class UserSweep {
             }
             return walkOver(outputs, users.size());
         }
-        // The next page starts this many users before the end of this one: the overlap, and at least
-        // every user tied on the sort key with the last one, whose order the server may change.
-        int back = Math.max(overlap, tiedAtTheEnd(users));
-        back = Math.max(1, Math.min(back, users.size() - 1));
-        expectedAnchorAt = back - 1;
-        state = state.walked(request + users.size() - back, anchorsAfter(users, start), coverage);
-        return finish(outputs, false, users.size(), 0);
+        long next = nextRequest(users, request);
+        state = state.walked(next, withRunAnchor(anchorsAfter(users, start), users, request), coverage);
+        return finish(outputs, false, users.size(), 0, false);
+    }
+
+    /**
+     * Where the next page starts, and how long it is. It starts the overlap before the end of this
+     * page. In a name order it also starts no later than the user just before the run of users tied
+     * on the sort key with the last one (the run may have begun on an earlier page): the server may
+     * return tied users in another order on every request, so the next page must hold the whole run
+     * again, and the last user before it, which no reordering of the run can move, as an anchor.
+     * When that re-reads more than a page of the usual length would hold, the next page is as long
+     * again as what it re-reads, up to Close's largest page; a run longer than that cannot be read
+     * whole, and the task fails saying so.
+     */
+    private long nextRequest(List<CloseUser> users, long request) {
+        int size = users.size();
+        long end = request + size;
+        long next = end - Math.max(1, Math.min(overlap, size - 1));
+        nextLimit = limit;
+        String order = state.orderBy();
+        if (order == null || order.isEmpty()) {
+            runStart = -1;
+            expectedAnchorAt = (int) (end - 1 - next);
+            return next;
+        }
+        int tied = tiedAtTheEnd(users);
+        String key = sortKey(users.get(size - 1));
+        boolean continued = tied == size && key.equals(runKey) && runStart >= 0 && runStart <= request;
+        runStart = continued ? runStart : end - tied;
+        runKey = key;
+        next = Math.max(0, Math.min(next, runStart - 1));
+        long span = end - next;
+        if (span + 1 > limit) {
+            // The next page re-reads the run and its anchor: it must hold them and as many users again.
+            if (span + 1 > MAX_LIMIT) {
+                throw new org.apache.kafka.connect.errors.ConnectException("Close lists about " + span
+                        + " users with the same name in the order " + CloseUsersConfig.ORDER_BY + "=" + state.orderBy()
+                        + ", more than one page of " + MAX_LIMIT + " can hold: the server may return them in another "
+                        + "order on every request, so the walk cannot read them reliably. Set "
+                        + CloseUsersConfig.ORDER_BY + " to empty (Close's default order).");
+            }
+            nextLimit = (int) Math.min(MAX_LIMIT, 2 * span + 1);
+        }
+        expectedAnchorAt = (int) (end - 1 - next);
+        return next;
     }
 
     /** The walk has read the last page: hold, confirm, or complete. */
@@ -250,22 +381,22 @@ final class UserSweep {
         List<String> unseen = coverage.unseen(ledger);
         candidates = unseen.size();
         if (unseen.isEmpty()) {
-            return complete(outputs, usersSeen, 0);
+            return completeOrWait(outputs, usersSeen, 0);
         }
-        RemovalValve.Decision decision = valve.judge(unseen, ledger.announcedCount());
+        RemovalValve.Decision decision = valve.judge(unseen, ledger.memberCount());
         if (decision.hold()) {
             held = unseen.size();
             log.error("Holding {} removals: {} of the {} announced users are missing from the sweep that just ended, "
                             + "more than the {} one sweep may remove ({}={}% of them, at least {}). None of them is "
                             + "announced, and every sweep checks them again. A wrong key, a change in the key user's "
-                            + "permissions or a Close incident look like this: check {} first. If these users really "
-                            + "left, release exactly this set by adding \"{}\": \"{}\" to the connector's configuration "
-                            + "(PUT /connectors/<name>/config); the next sweep then confirms each of them with Close "
-                            + "before announcing it.",
-                    held, held, ledger.announcedCount(), decision.threshold(),
-                    CloseUsersConfig.REMOVAL_HOLD_PERCENT, valve.percent(), CloseUsersConfig.REMOVAL_HOLD_MIN + "="
-                            + valve.minimum(), "close.api.key", CloseUsersConfig.REMOVAL_RELEASE, decision.token());
-            return complete(outputs, usersSeen, 0);
+                            + "permissions or a Close incident look like this: check the credential first. If these "
+                            + "users really left, release exactly this set by adding \"{}\": \"{}\" to the connector's "
+                            + "configuration (PUT /connectors/<name>/config); the next sweep then confirms each of them "
+                            + "with Close before announcing it.",
+                    held, held, ledger.memberCount(), decision.threshold(), CloseUsersConfig.REMOVAL_HOLD_PERCENT,
+                    valve.percent(), CloseUsersConfig.REMOVAL_HOLD_MIN + "=" + valve.minimum(),
+                    CloseUsersConfig.REMOVAL_RELEASE, decision.token());
+            return completeOrWait(outputs, usersSeen, 0);
         }
         if (decision.released()) {
             log.warn("Releasing {} held removals ({}={}): confirming each of them with Close", unseen.size(),
@@ -273,14 +404,35 @@ final class UserSweep {
         }
         pending = new ArrayDeque<>(unseen);
         state = state.confirming(coverage);
-        return finish(outputs, false, usersSeen, 0);
+        return finish(outputs, false, usersSeen, 0, false);
     }
 
-    private Step confirm() throws InterruptedException {
+    private Step confirm(List<Output> outputs, int released) throws InterruptedException {
         if (pending == null) {
             pending = new ArrayDeque<>(coverage.unseen(ledger));
             candidates = Math.max(candidates, pending.size());
         }
+        int asked = released;
+        while (!pending.isEmpty() && asked < CONFIRMATIONS_PER_STEP) {
+            String id = pending.peekFirst();
+            if (coverage.seen(id) || !ledger.member(id) || waitingRemovals.containsKey(id)) {
+                pending.removeFirst();
+                continue;
+            }
+            UserLookup lookup = source.lookUp(id);
+            asked++;
+            pending.removeFirst();
+            confirmed(id, lookup, outputs);
+        }
+        if (pending.isEmpty()) {
+            return completeOrWait(outputs, 0, asked);
+        }
+        state = state.confirming(coverage);
+        return finish(outputs, false, 0, asked, false);
+    }
+
+    /** Acts on Close's answer about a member the walk did not see. */
+    private void confirmed(String id, UserLookup lookup, List<Output> outputs) throws InterruptedException {
         if (!askedOrganizations) {
             myOrganizations = source.myOrganizations();
             askedOrganizations = true;
@@ -288,39 +440,42 @@ final class UserSweep {
                 log.warn("GET /api/v1/me/ listed no organizations: only a 404 can confirm a removal this sweep");
             }
         }
-        List<Output> outputs = new ArrayList<>();
-        int asked = 0;
-        while (!pending.isEmpty() && asked < CONFIRMATIONS_PER_STEP) {
-            String id = pending.peekFirst();
-            if (coverage.seen(id) || ledger.announced(id) == null) {
-                pending.removeFirst();
-                continue;
-            }
-            UserLookup lookup = source.lookUp(id);
-            asked++;
-            pending.removeFirst();
+        Departures.Verdict verdict = Departures.judge(lookup, myOrganizations);
+        if (verdict.removed() == null) {
+            // Still there, or unknown: either way the sweep is done with this user until the next one.
             coverage.saw(id);
-            Departures.Verdict verdict = Departures.judge(lookup, myOrganizations);
-            if (verdict.removed() != null) {
-                outputs.add(new Removed(id, ledger.announced(id), verdict.removed(), lookup.user(),
-                        Timestamps.toMicros(Instant.now()), ledger.partitionOf(id), ledger.carriedOffset(id)));
-                ledger.markRemoved(id);
-                removed++;
-            } else if (verdict.present() != null) {
+            if (verdict.present() != null) {
                 consider(verdict.present(), outputs);
             } else {
                 unconfirmed++;
                 lastUnconfirmed = "user " + id + ": " + verdict.detail();
             }
+            return;
         }
-        if (pending.isEmpty()) {
-            return complete(outputs, 0, asked);
+        if (ledger.state(id) == UserLedger.State.REMOVING && ledger.intentStored(id, delivery)
+                || delivery.stored(delivery.nextBatch())) {
+            coverage.saw(id);
+            outputs.add(new Removed(id, ledger.version(id), verdict.removed(), lookup.user(),
+                    Timestamps.toMicros(Instant.now()), ledger.partitionOf(id), ledger.carriedOffset(id)));
+            ledger.markRemoved(id);
+            removed++;
+        } else {
+            // Unseen until announced: a restart before then confirms it again in this sweep.
+            boolean wasAnnounced = ledger.state(id) == UserLedger.State.ANNOUNCED;
+            ledger.intendRemove(id, delivery.nextBatch());
+            waitingRemovals.put(id, new WaitingRemoval(verdict.removed(), lookup.user(), wasAnnounced));
         }
-        state = state.confirming(coverage);
-        return finish(outputs, false, 0, asked);
     }
 
-    private Step complete(List<Output> outputs, int usersSeen, int confirmations) {
+    /**
+     * Completes the sweep, unless users it found still wait for their intent (new users, removals):
+     * then the sweep waits for them, so that what one sweep found is out when it completes.
+     */
+    private Step completeOrWait(List<Output> outputs, int usersSeen, int confirmations) {
+        if (!waitingRemovals.isEmpty() || !waitingAdds.isEmpty()) {
+            state = state.confirming(coverage);
+            return finish(outputs, false, usersSeen, confirmations, outputs.isEmpty());
+        }
         if (unconfirmed > 0) {
             log.warn("{} announced users missing from the list could not be confirmed removed or present (last: {}); "
                     + "they stay announced and are checked again next sweep", unconfirmed, lastUnconfirmed);
@@ -332,33 +487,75 @@ final class UserSweep {
         askedOrganizations = false;
         myOrganizations = null;
         lastSummary = new RemovalSummary(candidates, removed, held, unconfirmed);
-        return finish(outputs, true, usersSeen, confirmations);
+        return finish(outputs, true, usersSeen, confirmations, false);
     }
 
-    private Step finish(List<Output> outputs, boolean completed, int usersSeen, int confirmations) {
-        return new Step(outputs, ledger.checkpoint(), state, completed, usersSeen, confirmations);
+    private Step finish(List<Output> outputs, boolean completed, int usersSeen, int confirmations, boolean waiting) {
+        return new Step(outputs, ledger.checkpoint(), state, completed, usersSeen, confirmations, waiting);
     }
 
     /**
-     * Emits the user if downstream was not told about this version: it was never announced, or an
-     * older version was. While the ledger is built from the offsets of an earlier version, a user
-     * those offsets promise was emitted (at or before their watermark, or in their {@code recent})
-     * is recorded as announced without a record.
+     * Emits the user if downstream was not told about this version. A member announced at an older
+     * version is emitted at once. A member whose addition or removal is under way is emitted at once
+     * if its intent is stored (the topic may hold it or not; either way it is counted), or left to
+     * wait otherwise. A user the ledger does not count is a new member: its intent is written, and
+     * its record waits for it. While the ledger is built from the offsets of an earlier version, a
+     * user those offsets promise was emitted (at or before their watermark, or in their
+     * {@code recent}) is recorded as announced without a record.
      */
     private void consider(CloseUser user, List<Output> outputs) {
         String id = user.id();
         long version = user.updatedMicros();
-        Long announced = ledger.announced(id);
-        if (announced != null) {
-            if (version <= announced) {
-                return;
+        UserLedger.State known = ledger.state(id);
+        if (known == UserLedger.State.ANNOUNCED) {
+            if (version > ledger.version(id)) {
+                emit(user, outputs);
             }
+        } else if (known == UserLedger.State.REMOVING && waitingRemovals.containsKey(id)) {
+            // Listed again before its removal went out: the removal is off.
+            restore(id, waitingRemovals.remove(id), user, outputs);
+        } else if (known == UserLedger.State.REMOVING) {
+            // A removal stored as under way by an earlier task: it may have gone out, so emit the user again.
+            emit(user, outputs);
+        } else if (known == UserLedger.State.ADDING && ledger.intentStored(id, delivery)) {
+            emit(user, outputs);
+        } else if (known == UserLedger.State.ADDING) {
+            waitingAdds.computeIfPresent(id, (key, before) -> user);
         } else if (state.ledger() == SweepState.LedgerStatus.BUILDING && emittedBeforeTheLedger(user)) {
             ledger.announce(id, version);
-            return;
+        } else if (delivery.stored(delivery.nextBatch())) {
+            emit(user, outputs);
+        } else {
+            ledger.intendAdd(id, version, delivery.nextBatch());
+            if (waitingAdds.size() < MAX_WAITING_USERS) {
+                waitingAdds.put(id, user);
+            }
         }
-        outputs.add(new Changed(user, ledger.partitionOf(id), ledger.carriedOffset(id)));
-        ledger.announce(id, version);
+    }
+
+    /**
+     * Calls off a removal that never went out. A user announced before is in the topic: announced
+     * again at its version, or emitted if it changed. A user still being added may not be: it is
+     * added again, its record waiting for the new intent.
+     */
+    private void restore(String id, WaitingRemoval waiting, CloseUser user, List<Output> outputs) {
+        long version = ledger.version(id);
+        if (waiting.wasAnnounced() && (user == null || user.updatedMicros() <= version)) {
+            ledger.announce(id, version);
+        } else if (waiting.wasAnnounced()) {
+            emit(user, outputs);
+        } else {
+            ledger.intendAdd(id, user == null ? version : user.updatedMicros(), delivery.nextBatch());
+            if (user != null && waitingAdds.size() < MAX_WAITING_USERS) {
+                waitingAdds.put(id, user);
+            }
+        }
+    }
+
+    private void emit(CloseUser user, List<Output> outputs) {
+        outputs.add(new Changed(user, ledger.partitionOf(user.id()), ledger.carriedOffset(user.id())));
+        ledger.announce(user.id(), user.updatedMicros());
+        waitingAdds.remove(user.id());
     }
 
     private boolean emittedBeforeTheLedger(CloseUser user) {
@@ -421,6 +618,30 @@ final class UserSweep {
     /** The most the removal part of the overlap grows to: a quarter of a page. */
     private int maxOverlap() {
         return Math.max(1, limit / 4);
+    }
+
+    /**
+     * In a name order, the anchors keep, as their oldest, the user just before the run of tied users
+     * the page ends with: the server may reorder the run, so its users make poor anchors, but not
+     * move that one, which the next page starts with.
+     */
+    private List<SweepState.Version> withRunAnchor(List<SweepState.Version> anchors, List<CloseUser> users,
+                                                   long request) {
+        if (runStart < 0) {
+            runAnchor = null;
+            return anchors;
+        }
+        long before = runStart - 1;
+        if (before >= request && before < request + users.size()) {
+            runAnchor = SweepState.Version.of(users.get((int) (before - request)));
+        }
+        if (runAnchor == null || anchors.contains(runAnchor)) {
+            return anchors;
+        }
+        List<SweepState.Version> kept = new ArrayList<>(anchors.subList(Math.max(0, anchors.size()
+                - (SweepState.MAX_ANCHORS - 1)), anchors.size()));
+        kept.add(0, runAnchor);
+        return kept;
     }
 
     /** The anchors once the users of the page from {@code start} on are processed: the last few. */

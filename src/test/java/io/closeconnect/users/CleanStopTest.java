@@ -75,6 +75,7 @@ class CleanStopTest {
         config.put(CloseUsersConfig.PAGE_SIZE, "10");
         config.put(CloseUsersConfig.POLL_INTERVAL_MS, "600000");
         config.put(CloseUsersConfig.HTTP_TIMEOUT_MS, "120000");
+        config.put(TestTaskContext.EXACTLY_ONCE_SUPPORT, "required");
         config.putAll(overrides);
         return config;
     }

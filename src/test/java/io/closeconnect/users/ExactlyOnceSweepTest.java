@@ -29,7 +29,7 @@ class ExactlyOnceSweepTest {
         int removals = 0;
         for (long seed = 0; seed < 400; seed++) {
             Random rnd = new Random(seed);
-            SweepHarness harness = SweepHarness.randomChurn(seed, rnd, List.of(2, 3, 5, 10, 25));
+            SweepHarness harness = SweepHarness.randomChurn(seed, rnd, List.of(2, 3, 5, 10, 25)).exactlyOnce();
             FakeCloseApi api = harness.api;
             int steps = 0;
             while (harness.completedSweeps < 6 && ++steps < 20_000) {

@@ -104,7 +104,7 @@ final class ParseBenchmark {
     private void pollPath() throws Exception {
         // A fresh initial sweep each round: every user is emitted, as in a first snapshot.
         UserSweep sweep = new UserSweep(new BytesSource(), PAGE_SIZE, 0, UserLedger.empty("https://api.close.com"),
-                SweepState.initial(), new RemovalValve(5, 10, ""));
+                SweepState.initial(), new RemovalValve(5, 10, ""), Delivery.IMMEDIATE);
         int pagesRead = 0;
         while (pagesRead++ < PAGES) {
             UserSweep.Step step = sweep.step();

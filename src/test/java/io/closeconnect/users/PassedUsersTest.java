@@ -29,7 +29,7 @@ class PassedUsersTest {
         Run(ScriptedSource source, int pageSize, String order) {
             this.source = source;
             this.sweep = new UserSweep(source, pageSize, 0, UserLedger.empty("https://x"),
-                    SweepState.initial().inOrder(order), new RemovalValve(100, 0, ""));
+                    SweepState.initial().inOrder(order), new RemovalValve(100, 0, ""), Delivery.IMMEDIATE);
         }
 
         void sweep() throws InterruptedException {

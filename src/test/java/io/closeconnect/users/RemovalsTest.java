@@ -51,24 +51,25 @@ class RemovalsTest {
         assertEquals(List.of(ids.get(3), ids.get(40)), removals.stream().map(SweepHarness.Delivered::id).sorted().toList());
         assertEquals(2, of(harness, SweepHarness.Kind.TOMBSTONE).size());
         assertEquals(List.of(), harness.tableMismatches());
-        assertEquals(2, api.lookupCount(), "exactly the two missing users were confirmed");
-        assertEquals(48, harness.sweep().ledger().announcedCount());
+        assertEquals(4, api.lookupCount(), "the two missing users were confirmed, and again before going out");
+        assertEquals(48, harness.sweep().ledger().memberCount());
         assertEquals(new UserSweep.RemovalSummary(2, 2, 0, 0), harness.sweep().lastRemovals());
         harness.runSweeps(2);
         assertEquals(2, of(harness, SweepHarness.Kind.REMOVAL).size(), "announced once");
-        assertEquals(2, api.lookupCount(), "and never asked about again");
+        assertEquals(4, api.lookupCount(), "and never asked about again");
     }
 
     @Test
     void theRemovalRecordSaysWhyAndWhenAndTheTombstoneFollows() throws Exception {
         FakeCloseApi api = fake(2, 5);
         List<String> ids = new ArrayList<>(api.currentVersions().keySet());
-        SweepHarness harness = new SweepHarness(api, 10);
-        harness.runSweeps(1);
+        UserSweep sweep = new UserSweep(api, 10, 0, UserLedger.empty(SweepHarness.URL),
+                SweepState.initial().inOrder(""), new RemovalValve(100, 0, ""), Delivery.IMMEDIATE);
+        removals(sweep);
         api.leaveOrganization(ids.get(1));
         UserSweep.Removed removed = null;
         while (removed == null) {
-            UserSweep.Step step = harness.sweep().step();
+            UserSweep.Step step = sweep.step();
             for (UserSweep.Output output : step.outputs()) {
                 if (output instanceof UserSweep.Removed r) {
                     removed = r;
@@ -191,7 +192,7 @@ class RemovalsTest {
         ScriptedSource script = new ScriptedSource().add(false, "a", "b", "c", "d");
         Unhelpful source = new Unhelpful(script);
         UserSweep sweep = new UserSweep(source, 3, 0, UserLedger.empty("https://x"), SweepState.initial().inOrder(""),
-                new RemovalValve(100, 0, ""));
+                new RemovalValve(100, 0, ""), Delivery.IMMEDIATE);
         removals(sweep);
         script.remove("b");
         for (UserLookup answer : List.of(UserLookup.inconclusive(403, "Forbidden"),
@@ -200,7 +201,7 @@ class RemovalsTest {
             source.answer = answer;
             assertEquals(0, removals(sweep), answer.toString());
             assertEquals(1, sweep.lastRemovals().unconfirmed());
-            assertEquals(4, sweep.ledger().announcedCount(), "b stays announced");
+            assertEquals(4, sweep.ledger().memberCount(), "b stays announced");
         }
         // Another organization's answer proves nothing when our own organizations are unknown.
         source.answer = UserLookup.found(otherOrganization("b"));
@@ -210,7 +211,7 @@ class RemovalsTest {
         assertEquals(0, removals(sweep), "an empty list of our organizations is as good as unknown");
         source.organizations = List.of(ScriptedSource.ORGANIZATION);
         assertEquals(1, removals(sweep), "with both lists known, it proves the departure");
-        assertEquals(3, sweep.ledger().announcedCount());
+        assertEquals(3, sweep.ledger().memberCount());
     }
 
     private static CloseUser otherOrganization(String id) {
@@ -224,7 +225,7 @@ class RemovalsTest {
     void aUserTheWalkPassedIsConfirmedPresentAndEmittedIfItChanged() throws Exception {
         ScriptedSource script = new ScriptedSource().add(false, "a", "b", "c", "d", "e");
         UserSweep sweep = new UserSweep(script, 3, 0, UserLedger.empty("https://x"), SweepState.initial().inOrder(""),
-                new RemovalValve(100, 0, ""));
+                new RemovalValve(100, 0, ""), Delivery.IMMEDIATE);
         removals(sweep);
         script.edit("d");
         script.beforeRequest = n -> {
@@ -298,7 +299,7 @@ class RemovalsTest {
         }
         harness.runSweeps(1);
         assertEquals(2, capture.errors().size(), "held again, said again");
-        assertEquals(200, harness.sweep().ledger().announcedCount(), "nothing is lost while held");
+        assertEquals(200, harness.sweep().ledger().memberCount(), "nothing is lost while held");
 
         // A release of another set (one more user gone since) does not apply.
         api.delete(ids.get(180));
@@ -311,7 +312,7 @@ class RemovalsTest {
         harness.valve(new RemovalValve(5, 10, newToken));
         harness.runSweeps(1);
         assertEquals(181, of(harness, SweepHarness.Kind.REMOVAL).size(), "released: every one, each confirmed");
-        assertEquals(181, api.lookupCount());
+        assertEquals(2 * 181, api.lookupCount(), "each confirmed, and again just before it went out");
         assertEquals(List.of(), harness.tableMismatches());
         assertEquals(0, harness.sweep().lastRemovals().held());
     }
@@ -338,7 +339,7 @@ class RemovalsTest {
     void anEmptyListFromCloseHoldsEverything() throws Exception {
         ScriptedSource script = new ScriptedSource().add(false, "a", "b", "c", "d", "e", "f", "g", "h", "i", "j", "k", "l");
         UserSweep sweep = new UserSweep(script, 5, 0, UserLedger.empty("https://x"), SweepState.initial().inOrder(""),
-                new RemovalValve(5, 10, ""));
+                new RemovalValve(5, 10, ""), Delivery.IMMEDIATE);
         removals(sweep);
         for (String id : List.copyOf(script.ids())) {
             script.remove(id);
@@ -366,7 +367,7 @@ class RemovalsTest {
         SweepState restored = SweepState.fromMap(legacy);
         assertNull(restored.ledger());
         UserSweep sweep = new UserSweep(api, 10, 0, UserLedger.empty(SweepHarness.URL), restored.inOrder(""),
-                new RemovalValve(5, 10, ""));
+                new RemovalValve(5, 10, ""), Delivery.IMMEDIATE);
         assertEquals(SweepState.LedgerStatus.BUILDING, sweep.state().ledger());
         assertFalse(sweep.inProgress(), "the old sweep in progress is walked again from the start");
         List<String> emitted = new ArrayList<>();
@@ -376,7 +377,7 @@ class RemovalsTest {
             step.outputs().forEach(o -> emitted.add(((UserSweep.Changed) o).user().id()));
         } while (!step.completed());
         assertEquals(List.of(ids.get(10)), emitted, "only the edit the old connector had not emitted");
-        assertEquals(60, sweep.ledger().announcedCount(), "every listed user is in the ledger now");
+        assertEquals(60, sweep.ledger().memberCount(), "every listed user is in the ledger now");
         assertEquals(SweepState.LedgerStatus.COMPLETE, sweep.state().ledger());
         api.delete(ids.get(5));
         assertEquals(1, removals(sweep), "and removals are detected from then on");
@@ -403,7 +404,7 @@ class RemovalsTest {
         UserLedger ledger = UserLedger.restore(SweepHarness.URL, stored);
         UserSweep sweep = new UserSweep(api, 10, 0, ledger,
                 SweepState.fromMap(stored.get(SweepState.partition(SweepHarness.URL))).inOrder(""),
-                new RemovalValve(5, 10, ""));
+                new RemovalValve(5, 10, ""), Delivery.IMMEDIATE);
         List<String> replayed = new ArrayList<>();
         UserSweep.Step step;
         do {

@@ -14,9 +14,12 @@ import io.closeconnect.users.fake.FakeCloseApi;
 /**
  * Drives a {@link UserSweep} against a {@link FakeCloseApi} the way the task does: every output
  * becomes a record with the source partition and offset the task gives it, followed by the ledger's
- * checkpoints and the sweep's state. It keeps every record delivered, simulates crashes that lose
- * offsets in the ways Connect can (a whole step, a suffix of records, or each source partition
- * committed to its own point), and reads the topic as a compacted table to check the invariants.
+ * checkpoints and the sweep's state, and each step's records are one poll batch. It keeps every
+ * record delivered and models Connect's offset commits: by default the worker commits after every
+ * batch; {@link #commits} makes it commit now and then, or commit each source partition to a point
+ * of its own (records of different partitions acknowledged out of order). The sweep's
+ * {@link Delivery} is told exactly what is committed. A crash delivers every record but restarts
+ * from the committed offsets only. It reads the topic as a compacted table to check the invariants.
  */
 final class SweepHarness {
 
@@ -30,7 +33,23 @@ final class SweepHarness {
 
     /** One record the task would have produced; {@code version} is date_updated, or the last one announced. */
     record Delivered(Kind kind, String id, long version, Map<String, String> partition, Map<String, Object> offset,
-                     long atMicros, Long sweepStarted) {
+                     long atMicros, Long sweepStarted, long batch) {
+        /** The partition's shard, or "" for the sweep's own partition: cheaper to hash than the map. */
+        String partitionKey() {
+            return partition.getOrDefault(UserLedger.PARTITION_SHARD, "");
+        }
+    }
+
+    /** When the modelled worker commits offsets. */
+    enum Commits {
+        /** After every batch, everything delivered so far. */
+        EVERY_BATCH,
+        /** Now and then (after a third of the batches), everything delivered so far. */
+        SOMETIMES,
+        /** Now and then, each source partition up to a point of its own among what is delivered. */
+        PARTITIONS_APART,
+        /** Only when the test calls {@link #commitAll()}. */
+        MANUAL
     }
 
     /** A removal announced while its user was listed through the whole sweep up to the announcement. */
@@ -51,17 +70,56 @@ final class SweepHarness {
     int completedSweeps;
     int crashes;
     int steps;
+    private Commits commits = Commits.EVERY_BATCH;
+    private Random commitRandom = new Random(0);
+    /** Per source partition (by {@link Delivered#partitionKey()}), the index of its last record whose offset is committed. */
+    private final Map<String, Integer> committedAt = new HashMap<>();
+    /** Every record before this index is committed. */
+    private int firstUncommitted;
+    /** The last batch whose records all have their offsets committed. */
+    private long storedBatch;
+    /** Whether the modelled worker runs exactly-once with the connector requiring it: batches commit whole. */
+    private boolean exactlyOnce;
+    private final Delivery delivery = new Delivery() {
+        @Override
+        public long nextBatch() {
+            return steps + 1;
+        }
+
+        @Override
+        public boolean stored(long batch) {
+            return exactlyOnce || batch <= storedBatch;
+        }
+    };
 
     SweepHarness(FakeCloseApi api, int pageSize) {
         this.api = api;
         this.pageSize = pageSize;
-        this.sweep = new UserSweep(api, pageSize, 0, UserLedger.empty(URL), SweepState.initial().inOrder(""), valve);
+        this.sweep = new UserSweep(api, pageSize, 0, UserLedger.empty(URL), SweepState.initial().inOrder(api.orderBy()),
+                valve, delivery);
     }
 
-    /** Uses this valve from now on (from the next restart for a running sweep, and at once for a new harness). */
+    /** Uses this valve from now on: the task restarts with it, from what is committed. */
     SweepHarness valve(RemovalValve newValve) {
         this.valve = newValve;
-        return restartFrom(offsetsUpTo(records.size()));
+        restartFromCommitted(null);
+        return this;
+    }
+
+    /**
+     * An exactly-once worker with {@code exactly.once.support=required}: every batch commits with its
+     * offsets as one transaction, so membership changes need not wait; crash with {@link #restartExactly()}.
+     */
+    SweepHarness exactlyOnce() {
+        this.exactlyOnce = true;
+        return this;
+    }
+
+    /** Commits offsets this way from now on. */
+    SweepHarness commits(Commits how, Random rnd) {
+        this.commits = how;
+        this.commitRandom = rnd;
+        return this;
     }
 
     /**
@@ -102,23 +160,39 @@ final class SweepHarness {
         Long started = sweep.state().sweepStarted();
         UserSweep.Step step = sweep.step();
         steps++;
+        long batch = steps;
         Long inSweep = started != null ? started : step.state().sweepStarted();
         long now = api.nowMicros();
         for (UserSweep.Output output : step.outputs()) {
             if (output instanceof UserSweep.Changed changed) {
                 records.add(new Delivered(Kind.USER, changed.user().id(), changed.user().updatedMicros(),
-                        changed.partition(), changed.offset(), now, inSweep));
+                        changed.partition(), changed.offset(), now, inSweep, batch));
             } else if (output instanceof UserSweep.Removed removed) {
                 records.add(new Delivered(Kind.REMOVAL, removed.id(), removed.lastVersion(), removed.partition(),
-                        removed.offset(), now, inSweep));
+                        removed.offset(), now, inSweep, batch));
                 records.add(new Delivered(Kind.TOMBSTONE, removed.id(), removed.lastVersion(), removed.partition(),
-                        removed.offset(), now, inSweep));
+                        removed.offset(), now, inSweep, batch));
             }
         }
         for (UserLedger.Checkpoint checkpoint : step.checkpoints()) {
-            records.add(new Delivered(Kind.HEARTBEAT, null, 0, checkpoint.partition(), checkpoint.offset(), now, inSweep));
+            records.add(new Delivered(Kind.HEARTBEAT, null, 0, checkpoint.partition(), checkpoint.offset(), now, inSweep,
+                    batch));
         }
-        records.add(new Delivered(Kind.HEARTBEAT, null, 0, mainPartition, step.state().toMap(), now, inSweep));
+        records.add(new Delivered(Kind.HEARTBEAT, null, 0, mainPartition, step.state().toMap(), now, inSweep, batch));
+        switch (commits) {
+            case EVERY_BATCH -> commitUpTo(records.size());
+            case SOMETIMES -> {
+                if (commitRandom.nextInt(3) == 0) {
+                    commitUpTo(records.size());
+                }
+            }
+            case PARTITIONS_APART -> {
+                if (commitRandom.nextInt(3) == 0) {
+                    commitApart(commitRandom, records.size());
+                }
+            }
+            case MANUAL -> { }
+        }
         if (step.completed()) {
             completedSweeps++;
             // A sweep whose end a crash made the task do again completes once, at its last end.
@@ -147,78 +221,106 @@ final class SweepHarness {
         }
     }
 
+    /** The worker commits the offsets of everything delivered so far. */
+    void commitAll() {
+        commitUpTo(records.size());
+    }
+
+    /** Commits the offsets of every record before index {@code upTo}. */
+    private void commitUpTo(int upTo) {
+        for (int i = firstUncommitted; i < upTo; i++) {
+            committedAt.merge(records.get(i).partitionKey(), i, Math::max);
+        }
+        updateStored();
+    }
+
     /**
-     * Restarts the task after a crash in at-least-once mode that lost the offsets of the last
-     * {@code lostRecords} records (heartbeats included): they were delivered, but their offsets were
-     * not committed. Returns the restored state.
+     * Commits each source partition up to a point of its own, as a worker does when the records of
+     * one partition are acknowledged and those of another are not yet: among the records not
+     * committed yet, a random prefix of each partition's.
+     */
+    private void commitApart(Random rnd, int size) {
+        Map<String, List<Integer>> open = new HashMap<>();
+        for (int i = firstUncommitted; i < size; i++) {
+            String partition = records.get(i).partitionKey();
+            if (i > committedAt.getOrDefault(partition, -1)) {
+                open.computeIfAbsent(partition, p -> new ArrayList<>()).add(i);
+            }
+        }
+        open.forEach((partition, indexes) -> {
+            int take = rnd.nextInt(indexes.size() + 1);
+            if (take > 0) {
+                committedAt.merge(partition, indexes.get(take - 1), Math::max);
+            }
+        });
+        updateStored();
+    }
+
+    /** The last batch whose every record is committed (an offset commits its partition's earlier records too). */
+    private void updateStored() {
+        while (firstUncommitted < records.size()
+                && firstUncommitted <= committedAt.getOrDefault(records.get(firstUncommitted).partitionKey(), -1)) {
+            firstUncommitted++;
+        }
+        long stored = firstUncommitted == records.size() ? steps : records.get(firstUncommitted).batch() - 1;
+        storedBatch = Math.max(storedBatch, stored);
+    }
+
+    /**
+     * A crash in at-least-once mode: every record was delivered, but only the offsets committed so
+     * far are stored; besides, the offsets of every record but the last {@code lostRecords} had been
+     * committed just before. The task restarts from what is committed. Returns the restored state.
      */
     SweepState crash(int lostRecords) {
-        return crashTo(Math.max(0, records.size() - lostRecords), null);
+        return crash(lostRecords, null);
     }
 
     /** A crash after which the task restarts with {@code close.users.order.by} set to {@code newOrderBy}. */
     SweepState crash(int lostRecords, String newOrderBy) {
-        return crashTo(Math.max(0, records.size() - lostRecords), newOrderBy);
+        commitUpTo(Math.max(0, records.size() - lostRecords));
+        crashes++;
+        return restartFromCommitted(newOrderBy);
     }
 
     /**
-     * A crash in at-least-once mode where each source partition's offsets were committed up to a
-     * point of their own among the last {@code window} records, as Connect does when records of
-     * different partitions are acknowledged in another order than they were sent.
+     * A crash in at-least-once mode after each source partition was committed to a point of its own
+     * among the last {@code window} records.
      */
     SweepState crashLagging(Random rnd, int window) {
-        int size = records.size();
-        int from = Math.max(0, size - window);
-        Map<Map<String, String>, Integer> cut = new HashMap<>();
-        for (int i = from; i < size; i++) {
-            cut.putIfAbsent(records.get(i).partition(), from + rnd.nextInt(size - from + 1));
-        }
-        Map<Map<String, String>, Map<String, Object>> offsets = new HashMap<>();
-        for (int i = 0; i < size; i++) {
-            Delivered record = records.get(i);
-            int upTo = cut.getOrDefault(record.partition(), size);
-            if (i < upTo) {
-                offsets.put(record.partition(), record.offset());
-            }
-        }
+        commitApart(rnd, records.size());
         crashes++;
-        return restartWith(offsets, null);
+        return restartFromCommitted(null);
     }
 
-    private SweepState crashTo(int upTo, String newOrderBy) {
+    /** A crash that loses whatever was not committed yet, under the current commit model. */
+    SweepState crashNow() {
         crashes++;
-        return restartWith(offsetsUpTo(upTo), newOrderBy);
-    }
-
-    private Map<Map<String, String>, Map<String, Object>> offsetsUpTo(int upTo) {
-        Map<Map<String, String>, Map<String, Object>> offsets = new HashMap<>();
-        for (int i = 0; i < upTo; i++) {
-            offsets.put(records.get(i).partition(), records.get(i).offset());
-        }
-        return offsets;
-    }
-
-    private SweepHarness restartFrom(Map<Map<String, String>, Map<String, Object>> offsets) {
-        restartWith(offsets, null);
-        return this;
-    }
-
-    private SweepState restartWith(Map<Map<String, String>, Map<String, Object>> offsets, String order) {
-        // Offsets go through Connect's storage as maps of strings and longs.
-        Map<Map<String, String>, Map<String, Object>> stored = new HashMap<>();
-        offsets.forEach((partition, offset) -> stored.put(partition, new LinkedHashMap<>(offset)));
-        SweepState state = SweepState.fromMap(stored.get(mainPartition));
-        String orderBy = order != null ? order : state.orderBy() == null ? "" : state.orderBy();
-        UserLedger ledger = UserLedger.restore(URL, stored);
-        sweep = new UserSweep(api, pageSize, 0, ledger, state.inOrder(orderBy), valve);
-        sweepStart = Long.MAX_VALUE;
-        return sweep.state();
+        return restartFromCommitted(null);
     }
 
     /** Restarts the task from exactly what was delivered, as exactly-once mode does after any failure. */
     SweepState restartExactly() {
+        commitUpTo(records.size());
         crashes++;
-        return restartWith(offsetsUpTo(records.size()), null);
+        return restartFromCommitted(null);
+    }
+
+    private SweepState restartFromCommitted(String order) {
+        // Offsets go through Connect's storage as maps of strings and longs.
+        Map<Map<String, String>, Map<String, Object>> stored = new HashMap<>();
+        committedAt.forEach((partition, index) -> stored.put(records.get(index).partition(),
+                new LinkedHashMap<>(records.get(index).offset())));
+        SweepState state = SweepState.fromMap(stored.get(mainPartition));
+        // The task restarts with its configuration: the order the list is read in.
+        String orderBy = order != null ? order : api.orderBy();
+        UserLedger ledger = UserLedger.restore(URL, stored);
+        // Whatever was restored is stored for good; batches count on. The offsets of the dead task's
+        // records that were not committed are gone: no later commit can store them.
+        storedBatch = steps;
+        firstUncommitted = records.size();
+        sweep = new UserSweep(api, pageSize, 0, ledger, state.inOrder(orderBy), valve, delivery);
+        sweepStart = Long.MAX_VALUE;
+        return sweep.state();
     }
 
     UserSweep sweep() {

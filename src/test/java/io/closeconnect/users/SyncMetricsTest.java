@@ -57,6 +57,7 @@ class SyncMetricsTest {
         config.put(CloseUsersConfig.API_KEY, KEY);
         config.put(CloseUsersConfig.API_URL, server.url("/").toString());
         config.put(CloseUsersConfig.PAGE_SIZE, "10");
+        config.put(TestTaskContext.EXACTLY_ONCE_SUPPORT, "required");
         config.put(CloseUsersConfig.POLL_INTERVAL_MS, "600000");
         config.put(CloseUsersConfig.WATERMARK_LAG_MS, "2000");
         return config;

@@ -77,6 +77,7 @@ class TaskLoggingTest {
         config.put(CloseUsersConfig.PAGE_SIZE, "10");
         config.put(CloseUsersConfig.POLL_INTERVAL_MS, "600000");
         config.put(CloseUsersConfig.RETRY_BACKOFF_INITIAL_MS, "5");
+        config.put(TestTaskContext.EXACTLY_ONCE_SUPPORT, "required");
         CloseUsersSourceTask task = new CloseUsersSourceTask();
         task.initialize(new TestTaskContext(config));
         task.start(config);

@@ -38,6 +38,7 @@ class TaskStopTest {
         props.put(CloseUsersConfig.API_KEY, KEY);
         props.put(CloseUsersConfig.API_URL, server.url("/").toString());
         props.put(CloseUsersConfig.PAGE_SIZE, "10");
+        props.put(TestTaskContext.EXACTLY_ONCE_SUPPORT, "required");
         task.initialize(new TestTaskContext(props));
     }
 

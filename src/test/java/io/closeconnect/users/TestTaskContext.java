@@ -40,6 +40,14 @@ final class TestTaskContext implements SourceTaskContext {
         return metric == null ? null : metric.metricValue();
     }
 
+    /**
+     * The connector setting under which records go out in the poll that finds them: with
+     * exactly-once required, a batch and its offsets commit together, so no change of membership
+     * waits for an earlier batch to be stored. Tests of stopping, logging and metrics use it, so that
+     * each poll's records are the page's; {@code TaskOffsetsTest} covers the waiting itself.
+     */
+    static final String EXACTLY_ONCE_SUPPORT = "exactly.once.support";
+
     /** The records of a poll that go to the user topic: user records, removals and tombstones, not heartbeats. */
     static java.util.List<org.apache.kafka.connect.source.SourceRecord> userRecords(
             java.util.List<org.apache.kafka.connect.source.SourceRecord> records) {
@@ -54,6 +62,24 @@ final class TestTaskContext implements SourceTaskContext {
 
     /** Offset storage: what {@link #commit} stored, per source partition; empty at first. */
     final Map<Map<String, ?>, Map<String, Object>> offsets = new HashMap<>();
+
+    /**
+     * One turn of a worker's loop: polls the task, then acknowledges every record it returned
+     * ({@code commitRecord}), stores their offsets and calls {@code commit()}, as an at-least-once
+     * worker does once the records are delivered and the offsets committed.
+     */
+    java.util.List<org.apache.kafka.connect.source.SourceRecord> pollAndCommit(
+            org.apache.kafka.connect.source.SourceTask task) throws InterruptedException {
+        java.util.List<org.apache.kafka.connect.source.SourceRecord> records = task.poll();
+        if (records != null) {
+            for (org.apache.kafka.connect.source.SourceRecord record : records) {
+                task.commitRecord(record, null);
+            }
+            commit(records);
+        }
+        task.commit();
+        return records;
+    }
 
     /** Stores the offsets of these records, as a worker does once they are delivered. */
     void commit(java.util.List<org.apache.kafka.connect.source.SourceRecord> records) {

@@ -44,21 +44,21 @@ class UserLedgerTest {
         ledger.announce("user_b", T1);
         ledger.announce("user_a", T2);
         assertEquals(T2, ledger.announced("user_a"));
-        assertEquals(2, ledger.announcedCount());
+        assertEquals(2, ledger.memberCount());
         ledger.markRemoved("user_a");
         assertNull(ledger.announced("user_a"), "a user announced removed is no longer announced");
-        assertTrue(ledger.removedThisSweep("user_a"));
-        assertEquals(1, ledger.announcedCount());
+        assertEquals(UserLedger.State.REMOVED, ledger.state("user_a"));
+        assertEquals(1, ledger.memberCount());
         ledger.markRemoved("user_a");
         ledger.markRemoved("user_never");
-        assertEquals(1, ledger.announcedCount(), "marking twice, or marking an unknown user, changes nothing");
+        assertEquals(1, ledger.memberCount(), "marking twice, or marking an unknown user, changes nothing");
         ledger.announce("user_a", T1);
         assertEquals(T1, ledger.announced("user_a"), "a user listed again is announced again");
-        assertEquals(2, ledger.announcedCount());
+        assertEquals(2, ledger.memberCount());
         ledger.markRemoved("user_b");
         ledger.purgeRemoved();
-        assertFalse(ledger.removedThisSweep("user_b"));
-        assertEquals(1, ledger.announcedCount());
+        assertNull(ledger.state("user_b"), "purged");
+        assertEquals(1, ledger.memberCount());
     }
 
     @Test
@@ -120,12 +120,12 @@ class UserLedgerTest {
         UserLedger restored = UserLedger.restore(URL, stored);
         assertTrue(restored.stored());
         assertFalse(UserLedger.restore(URL, Map.of()).stored());
-        assertEquals(ledger.announcedCount(), restored.announcedCount());
+        assertEquals(ledger.memberCount(), restored.memberCount());
         for (int n = 0; n < 500; n++) {
             assertEquals(ledger.announced(id(n)), restored.announced(id(n)), id(n));
         }
         assertEquals(T2, restored.announced("user,with@odd%chars"));
-        assertTrue(restored.removedThisSweep(id(4)));
+        assertEquals(UserLedger.State.REMOVED, restored.state(id(4)));
         for (int s = 0; s < UserLedger.SHARDS; s++) {
             assertEquals(ids(ledger, s), ids(restored, s), "shard " + s + " keeps its order");
         }

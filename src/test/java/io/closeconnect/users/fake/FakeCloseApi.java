@@ -170,6 +170,15 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     }
 
     /**
+     * The {@code close.users.order.by} a connector reading this list would have: the name order, or
+     * empty for the others (insertion order is Close's default; the fake's date order stands for
+     * another order the connector does not choose).
+     */
+    public synchronized String orderBy() {
+        return order == Order.LAST_NAME_FIRST_NAME ? "last_name,first_name" : "";
+    }
+
+    /**
      * With the name order: users with the same first and last name come back in a new random order
      * on every request, as a database may return rows that tie on the sort key.
      */
@@ -582,6 +591,7 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
     private ObjectNode serveUser(String id) {
         beforeEachRequest.accept(this);
         lookups++;
+        tick(); // answered after every change the hook made
         for (User user : users) {
             if (user.id.equals(id)) {
                 return toJson(user);
