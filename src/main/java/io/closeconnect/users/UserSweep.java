@@ -49,7 +49,8 @@ final class UserSweep {
     }
 
     private final UserSource source;
-    private final int limit;
+    /** The _limit of the next request: page.size, or less once Close served a smaller page (its max_limit). */
+    private int limit;
     private final long lagMicros;
     private SweepState state;
     private int misses;
@@ -80,6 +81,7 @@ final class UserSweep {
     Step step() throws InterruptedException {
         long skip = state.skip();
         UserPage page = source.fetch(skip, limit);
+        limit = page.limit();
         if (!state.sweepInProgress()) {
             walkedFromStart = true;
             state = state.started(page.servedAtMicros() - lagMicros);

@@ -38,10 +38,20 @@ class CloseUsersConfigTest {
         assertEquals("https://api.close.com", config.apiUrl());
         assertEquals("close.users", config.topic());
         assertEquals(60_000L, config.pollIntervalMs());
-        assertEquals(100, config.pageSize());
+        assertEquals(1000, config.pageSize(), "the largest page Close has been seen to serve");
+        assertFalse(config.pageSizeSet(), "left to its default");
         assertEquals("", config.orderBy());
         assertEquals(30_000, config.httpTimeoutMs());
         assertEquals("api_abc123", config.apiKey().value());
+    }
+
+    @Test
+    void aPageSizeInTheConfigIsSetEvenAtTheDefaultValue() {
+        Map<String, String> props = valid();
+        props.put(CloseUsersConfig.PAGE_SIZE, "1000");
+        CloseUsersConfig config = new CloseUsersConfig(props);
+        assertEquals(1000, config.pageSize());
+        assertTrue(config.pageSizeSet(), "an explicit page.size above Close's max_limit gets a WARN, not an INFO");
     }
 
     @Test

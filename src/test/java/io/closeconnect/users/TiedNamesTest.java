@@ -44,7 +44,7 @@ class TiedNamesTest {
             for (long i = skip; i < Math.min(users.size(), skip + limit); i++) {
                 page.add(users.get((int) i));
             }
-            return new UserPage(page, skip + limit < users.size(), clock);
+            return new UserPage(page, skip + limit < users.size(), clock, limit);
         }
 
         int indexOf(String id) {

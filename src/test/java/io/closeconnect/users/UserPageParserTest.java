@@ -20,9 +20,10 @@ class UserPageParserTest {
     void readsUsersInOrderWithTheirWholeJson() throws Exception {
         String body = "{\"cursor\": null, \"data\": [" + USER + ", {\"id\": \"user_2\", \"date_updated\": \"2021-07-13T11:36:05\"}],"
                 + " \"has_more\": true, \"total_results\": {\"x\": [1]}}";
-        UserPage page = UserPageParser.parse(body, 77L);
+        UserPage page = UserPageParser.parse(body, 77L, 100);
         assertTrue(page.hasMore());
         assertEquals(77L, page.servedAtMicros());
+        assertEquals(100, page.limit(), "the _limit it answers");
         assertEquals(List.of("user_1", "user_2"), page.users().stream().map(CloseUser::id).toList());
         assertEquals(1_626_176_164_905_000L, page.users().get(0).updatedMicros());
         assertEquals(1_626_176_165_000_000L, page.users().get(1).updatedMicros());
@@ -33,8 +34,8 @@ class UserPageParserTest {
     @Test
     void readsTheSameFromBytesAndFromText() throws Exception {
         String body = "{\"has_more\": false, \"data\": [" + USER.replace("a@example.com", "é@exämple.com") + "]}";
-        UserPage fromText = UserPageParser.parse(body, 1L);
-        UserPage fromBytes = UserPageParser.parse(body.getBytes(java.nio.charset.StandardCharsets.UTF_8), 1L);
+        UserPage fromText = UserPageParser.parse(body, 1L, 100);
+        UserPage fromBytes = UserPageParser.parse(body.getBytes(java.nio.charset.StandardCharsets.UTF_8), 1L, 100);
         assertFalse(fromBytes.hasMore());
         assertEquals(fromText.users(), fromBytes.users());
         assertEquals("é@exämple.com", fromBytes.users().get(0).json().get("email").textValue());
@@ -42,7 +43,7 @@ class UserPageParserTest {
 
     @Test
     void anEmptyLastPageIsFine() throws Exception {
-        assertEquals(0, UserPageParser.parse("{\"data\": [], \"has_more\": false}", 0).users().size());
+        assertEquals(0, UserPageParser.parse("{\"data\": [], \"has_more\": false}", 0, 100).users().size());
     }
 
     @ParameterizedTest
@@ -71,7 +72,7 @@ class UserPageParserTest {
     })
     void saysWhatIsWrongWithAMalformedPage(String body, String expected) {
         UserPageParser.MalformedPageException e = assertThrows(UserPageParser.MalformedPageException.class,
-                () -> UserPageParser.parse(body, 0));
+                () -> UserPageParser.parse(body, 0, 100));
         assertTrue(e.getMessage().startsWith(expected), e.getMessage());
     }
 }
