@@ -54,6 +54,10 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
     private final String secret;
     private final String credentialKey;
     private final String orderBy;
+    private final int pageSize;
+    private final boolean pageSizeSet;
+    /** Close's max_limit once a 400 named it; until then no cap. Read and written by the fetching thread only. */
+    private int maxLimit = Integer.MAX_VALUE;
     private final OkHttpClient http;
     private final Sleeper sleeper;
     private final RateLimiter rateLimiter;
@@ -75,6 +79,8 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
         this.authorization = authorization(config);
         this.credentialKey = config.credentialKey();
         this.orderBy = config.orderBy();
+        this.pageSize = config.pageSize();
+        this.pageSizeSet = config.pageSizeSet();
         this.sleeper = sleeper;
         this.rateLimiter = new RateLimiter(config.maxRequestsPerSecond());
         this.backoffInitialMs = config.retryBackoffInitialMs();
@@ -97,31 +103,48 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
      *   <li>5xx, 408, timeouts, broken connections and 2xx bodies that are not a page (truncated
      *       JSON, HTML, no {@code data}): exponential backoff with full jitter, until the failures of
      *       this page have taken {@code retry.max.elapsed.ms}; then a {@link CloseApiException}.</li>
+     *   <li>A 400 that names Close's {@code max_limit = N}, below the {@code _limit} asked for: asks
+     *       for the same page with N at once, and for at most N from then on, for the life of this
+     *       client. Not a failure: no retry, no wait, nothing against the budget. Logged once, at
+     *       INFO when {@code page.size} was left to its default, at WARN when it was set above N.</li>
      *   <li>Any other status: a {@link CloseApiException} at once, saying what to change.</li>
      * </ul>
      *
+     * @return the page, whose {@link UserPage#limit()} is the {@code _limit} it was served with
      * @throws InterruptedException when the task stops (the sleeper woke up or the client closed)
      */
     @Override
     public UserPage fetch(long skip, int limit) throws InterruptedException {
-        HttpUrl.Builder url = usersUrl.newBuilder()
-                .addQueryParameter("_skip", Long.toString(skip))
-                .addQueryParameter("_limit", Integer.toString(limit));
-        if (!orderBy.isEmpty()) {
-            url.addQueryParameter("_order_by", orderBy);
+        int served = Math.min(limit, maxLimit);
+        while (true) {
+            int asked = served;
+            PageAnswer answer = call(request(pageUrl(skip, asked)), what(skip, asked),
+                    (status, body, response, sentAtMicros) -> {
+                if (status >= 200 && status < 300) {
+                    try {
+                        return new PageAnswer(UserPageParser.parse(body, servedAt(response, sentAtMicros), asked), 0);
+                    } catch (UserPageParser.MalformedPageException e) {
+                        throw new MalformedAnswer((isHtml(response) ? "an HTML page instead of JSON"
+                                : "a malformed answer") + " with status " + status + ": " + e.getMessage());
+                    }
+                }
+                String error = errorText(body);
+                int closeMax = status == 400 ? maxLimitNamed(error) : -1;
+                if (closeMax < 2 || closeMax >= asked) {
+                    throw fatal(status, error, skip, asked);
+                }
+                return new PageAnswer(null, closeMax);
+            });
+            if (answer.page() != null) {
+                return answer.page();
+            }
+            adoptMaxLimit(answer.maxLimit(), asked);
+            served = answer.maxLimit();
         }
-        String what = "GET /api/v1/user/?_skip=" + skip + "&_limit=" + limit;
-        return call(request(url.build()), what, (status, body, response, sentAtMicros) -> {
-            if (status < 200 || status >= 300) {
-                throw fatal(status, errorText(body), skip, limit);
-            }
-            try {
-                return UserPageParser.parse(body, servedAt(response, sentAtMicros));
-            } catch (UserPageParser.MalformedPageException e) {
-                throw new MalformedAnswer((isHtml(response) ? "an HTML page instead of JSON" : "a malformed answer")
-                        + " with status " + status + ": " + e.getMessage());
-            }
-        });
+    }
+
+    /** A page, or Close's largest {@code _limit} when it refused the one asked for. */
+    private record PageAnswer(UserPage page, int maxLimit) {
     }
 
     /**
@@ -306,6 +329,50 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
         } catch (JsonProcessingException e) {
             return false;
         }
+    }
+
+    /**
+     * Close's largest {@code _limit}, learned from a 400 that names it: asks for at most that from
+     * now on. Logs it at INFO when {@code page.size} was left to its default (asking for the
+     * largest page Close serves is the point of the default), at WARN when it was set explicitly.
+     */
+    private void adoptMaxLimit(int closeMax, int asked) {
+        maxLimit = closeMax;
+        if (pageSizeSet) {
+            log.warn("{}={} is more than Close serves: it answered _limit={} with max_limit = {}. Asking for {} users "
+                    + "a page from now on; set {} to at most {} to silence this warning.", CloseUsersConfig.PAGE_SIZE,
+                    pageSize, asked, closeMax, closeMax, CloseUsersConfig.PAGE_SIZE, closeMax);
+        } else {
+            log.info("Close serves at most {} users a page (max_limit = {}, answering _limit={}); asking for {} from "
+                    + "now on", closeMax, closeMax, asked, closeMax);
+        }
+    }
+
+    /** The N of {@code max_limit = N} in a 400's message, or -1 when it names none. */
+    static int maxLimitNamed(String error) {
+        Matcher max = MAX_LIMIT.matcher(error);
+        if (!max.find()) {
+            return -1;
+        }
+        try {
+            return Integer.parseInt(max.group(1));
+        } catch (NumberFormatException e) {
+            return -1;
+        }
+    }
+
+    private HttpUrl pageUrl(long skip, int limit) {
+        HttpUrl.Builder url = usersUrl.newBuilder()
+                .addQueryParameter("_skip", Long.toString(skip))
+                .addQueryParameter("_limit", Integer.toString(limit));
+        if (!orderBy.isEmpty()) {
+            url.addQueryParameter("_order_by", orderBy);
+        }
+        return url.build();
+    }
+
+    private static String what(long skip, int limit) {
+        return "GET /api/v1/user/?_skip=" + skip + "&_limit=" + limit;
     }
 
     /** The upper bound of the jittered wait before retry {@code attempt + 1}: initial doubled per attempt, capped. */
@@ -519,9 +586,15 @@ public final class CloseApiClient implements UserSource, AutoCloseable {
     private static String badRequest(String quoted, String error, long skip, int limit) {
         String lower = error.toLowerCase(Locale.ROOT);
         if (lower.contains("max_limit") || lower.contains("maximum limit")) {
-            Matcher max = MAX_LIMIT.matcher(error);
-            return "Close rejected _limit=" + limit + " (400" + quoted + "). Set " + CloseUsersConfig.PAGE_SIZE
-                    + " to at most " + (max.find() ? max.group(1) : "the max_limit Close names") + ".";
+            // A max_limit of 2 or more below the _limit asked for never gets here: fetch() adopts it.
+            int max = maxLimitNamed(error);
+            if (max >= 0 && max < 2) {
+                return "Close serves at most " + max + " user a page (400" + quoted + "), and the sync needs pages "
+                        + "of 2, since consecutive pages overlap by one user: the connector cannot page through "
+                        + "this account, and no setting of it can change that.";
+            }
+            return "Close rejected _limit=" + limit + " as too large (400" + quoted + ") without naming a smaller "
+                    + "max_limit. Set " + CloseUsersConfig.PAGE_SIZE + " below " + limit + ".";
         }
         if (lower.contains("skip")) {
             Matcher max = MAX_SKIP.matcher(error);

@@ -42,6 +42,8 @@ public final class CloseUsersConfig extends AbstractConfig {
     public static final String OUTPUT_TOMBSTONE = "tombstone";
 
     public static final String DEFAULT_API_URL = "https://api.close.com";
+    /** The largest page Close has been seen to serve for users; fetch() adapts when Close says less. */
+    public static final int DEFAULT_PAGE_SIZE = 1000;
     public static final List<String> ORDER_BY_VALUES = List.of("", "last_name,first_name", "first_name,last_name");
 
     private static final String GROUP_CONNECTION = "Close connection";
@@ -153,10 +155,14 @@ public final class CloseUsersConfig extends AbstractConfig {
                 "The pause between the end of one sweep over all users and the start of the next, in "
                         + "milliseconds.",
                 GROUP_SYNC, ++order, Width.SHORT, "Poll interval (ms)");
-        def.define(PAGE_SIZE, Type.INT, 100, Range.between(1, 1000), Importance.MEDIUM,
-                "The number of users asked for per request (Close's _limit). Consecutive pages overlap by "
-                        + "one user, which the sync uses to notice pages shifting under it; a page size of 1 "
-                        + "is therefore requested as 2.",
+        def.define(PAGE_SIZE, Type.INT, DEFAULT_PAGE_SIZE, Range.between(1, 1000), Importance.MEDIUM,
+                "The number of users asked for per request (Close's _limit). Left unset, the connector asks "
+                        + "for " + DEFAULT_PAGE_SIZE + ", and when Close answers that its maximum for users is "
+                        + "lower (a 400 naming max_limit), it asks for that maximum for the rest of the task "
+                        + "and logs it once at INFO. A page.size set above Close's maximum is lowered the same "
+                        + "way, with one WARN, instead of failing the task. Consecutive pages overlap by one "
+                        + "user, which the sync uses to notice pages shifting under it; a page size of 1 is "
+                        + "therefore requested as 2.",
                 GROUP_SYNC, ++order, Width.SHORT, "Page size");
         def.define(ORDER_BY, Type.STRING, "", new OrderByValidator(), Importance.LOW,
                 "The order Close lists users in (Close's _order_by). Empty means Close's default order. "
@@ -252,6 +258,11 @@ public final class CloseUsersConfig extends AbstractConfig {
 
     public int pageSize() {
         return getInt(PAGE_SIZE);
+    }
+
+    /** Whether {@value #PAGE_SIZE} is in the connector config, rather than left to its default. */
+    public boolean pageSizeSet() {
+        return originals().containsKey(PAGE_SIZE);
     }
 
     /** {@value #ORDER_BY} without whitespace: " last_name, first_name " means last_name,first_name. */

@@ -44,14 +44,17 @@ public final class Timestamps {
         return fast != NOT_COMMON ? fast : parseWithFormatter(text);
     }
 
-    private static final long NOT_COMMON = Long.MIN_VALUE;
+    /** What {@link #parseCommonForm} returns for a text it leaves to the formatter. */
+    static final long NOT_COMMON = Long.MIN_VALUE;
 
     /**
      * The forms Close writes, by hand: {@code uuuu-MM-ddTHH:mm:ss}, an optional fraction of 1 to 9
      * digits, then nothing, {@code Z} or {@code ±HH:MM}. Anything else, including every invalid
      * text, goes to the formatter, so the two accept exactly the same texts.
+     *
+     * @return the micros, or {@link #NOT_COMMON} for a text left to the formatter
      */
-    private static long parseCommonForm(String text) {
+    static long parseCommonForm(String text) {
         int length = text.length();
         if (length < 19 || text.charAt(4) != '-' || text.charAt(7) != '-' || text.charAt(10) != 'T'
                 || text.charAt(13) != ':' || text.charAt(16) != ':') {

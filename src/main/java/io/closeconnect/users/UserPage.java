@@ -9,6 +9,8 @@ import java.util.List;
  * @param hasMore  Close's {@code has_more}
  * @param servedAtMicros a moment no later than the one at which Close read this page, on Close's
  *                 clock where it says (the {@code Date} header), else on ours
+ * @param limit    the {@code _limit} the page was served with: the one asked for, or less when
+ *                 Close's {@code max_limit} is lower (see {@link CloseApiClient#fetch})
  */
-public record UserPage(List<CloseUser> users, boolean hasMore, long servedAtMicros) {
+public record UserPage(List<CloseUser> users, boolean hasMore, long servedAtMicros, int limit) {
 }

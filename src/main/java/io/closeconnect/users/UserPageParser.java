@@ -25,13 +25,17 @@ final class UserPageParser {
     private UserPageParser() {
     }
 
-    static UserPage parse(String body, long servedAtMicros) throws MalformedPageException {
-        return parse(body.getBytes(StandardCharsets.UTF_8), servedAtMicros);
+    static UserPage parse(String body, long servedAtMicros, int limit) throws MalformedPageException {
+        return parse(body.getBytes(StandardCharsets.UTF_8), servedAtMicros, limit);
     }
 
-    static UserPage parse(byte[] body, long servedAtMicros) throws MalformedPageException {
+    /**
+     * @param servedAtMicros when Close read the page (see {@link UserPage#servedAtMicros()})
+     * @param limit          the {@code _limit} of the request that this body answers
+     */
+    static UserPage parse(byte[] body, long servedAtMicros, int limit) throws MalformedPageException {
         try (JsonParser parser = JSON.createParser(body)) {
-            return parse(parser, servedAtMicros);
+            return parse(parser, servedAtMicros, limit);
         } catch (JsonProcessingException e) {
             throw new MalformedPageException("the body is not JSON (" + e.getOriginalMessage() + ")");
         } catch (IOException e) {
@@ -40,7 +44,8 @@ final class UserPageParser {
         }
     }
 
-    private static UserPage parse(JsonParser parser, long servedAtMicros) throws IOException, MalformedPageException {
+    private static UserPage parse(JsonParser parser, long servedAtMicros, int limit)
+            throws IOException, MalformedPageException {
         if (parser.nextToken() != JsonToken.START_OBJECT) {
             // An empty body, a scalar or an array; a body that is not JSON at all fails in nextToken().
             if (parser.currentToken() != null) {
@@ -78,7 +83,7 @@ final class UserPageParser {
         if (hasMore && users.isEmpty()) {
             throw new MalformedPageException("'has_more' is true on an empty page");
         }
-        return new UserPage(users, hasMore, servedAtMicros);
+        return new UserPage(users, hasMore, servedAtMicros, limit);
     }
 
     /** The body of {@code GET /api/v1/user/{id}/}: one user object. */
@@ -120,9 +125,6 @@ final class UserPageParser {
             throw new MalformedPageException("a user has no string 'id'");
         }
         String userId = id.textValue();
-        if (userId.indexOf(',') >= 0 || userId.indexOf('@') >= 0) {
-            throw new MalformedPageException("user id '" + userId + "' contains ',' or '@'");
-        }
         JsonNode updated = node.get("date_updated");
         if (updated == null || !updated.isTextual()) {
             throw new MalformedPageException("user " + userId + " has no string 'date_updated'");

@@ -114,7 +114,10 @@ final class UserSweep {
     }
 
     private final UserSource source;
-    private final int limit;
+    /** The page size: page.size, or less once Close served a smaller page (its max_limit). */
+    private int limit;
+    /** The largest {@code _limit} Close serves: {@value #MAX_LIMIT}, or less once it said so. */
+    private int largest = MAX_LIMIT;
     /**
      * The {@code _limit} of the next request: the page size, or more while users tied on the sort
      * key fill whole pages (see {@link #walk}).
@@ -283,7 +286,13 @@ final class UserSweep {
         if (!state.sweepInProgress()) {
             nextLimit = limit;
         }
-        UserPage page = source.fetch(request, nextLimit);
+        int asked = nextLimit;
+        UserPage page = source.fetch(request, asked);
+        if (page.limit() < asked) {
+            // Close serves no more than this a page: the walk asks for no more from now on.
+            largest = page.limit();
+            limit = Math.min(limit, largest);
+        }
         if (!state.sweepInProgress()) {
             coverage = SweepCoverage.start(ledger);
             state = state.started(page.servedAtMicros() - lagMicros, coverage);
@@ -363,14 +372,14 @@ final class UserSweep {
         long span = end - next;
         if (span + 1 > limit) {
             // The next page re-reads the run and its anchor: it must hold them and as many users again.
-            if (span + 1 > MAX_LIMIT) {
+            if (span + 1 > largest) {
                 throw new org.apache.kafka.connect.errors.ConnectException("Close lists about " + span
                         + " users with the same name in the order " + CloseUsersConfig.ORDER_BY + "=" + state.orderBy()
-                        + ", more than one page of " + MAX_LIMIT + " can hold: the server may return them in another "
+                        + ", more than one page of " + largest + " can hold: the server may return them in another "
                         + "order on every request, so the walk cannot read them reliably. Set "
                         + CloseUsersConfig.ORDER_BY + " to empty (Close's default order).");
             }
-            nextLimit = (int) Math.min(MAX_LIMIT, 2 * span + 1);
+            nextLimit = (int) Math.min(largest, 2 * span + 1);
         }
         expectedAnchorAt = (int) (end - 1 - next);
         return next;

@@ -311,13 +311,95 @@ class CloseApiClientTest {
     }
 
     @Test
-    void pastMaxLimitTheMessageQuotesCloseAndNamesPageSize() {
+    void aMaxLimitBelowTheDefaultPageSizeIsAskedForAtOnceKeptAndLoggedOnceAtInfo() throws Exception {
         fake.maxLimit(50);
+        props.put(CloseUsersConfig.RETRY_MAX_ELAPSED_MS, "0"); // any failure would end the fetch
+        CloseUsersConfig config = new CloseUsersConfig(props);
+        assertEquals(1000, config.pageSize(), "page.size is not in the config");
+        CloseApiClient c = client();
+        try (LogCapture log = LogCapture.of(CloseApiClient.class)) {
+            UserPage first = c.fetch(0, config.pageSize());
+            assertEquals(expectedIds(0, 50), ids(first));
+            assertEquals(50, first.limit(), "served with Close's max_limit");
+            assertEquals(2, server.getRequestCount());
+            assertEquals("_skip=0&_limit=1000", server.takeRequest().getUrl().encodedQuery());
+            assertEquals("_skip=0&_limit=50", server.takeRequest().getUrl().encodedQuery(), "the same _skip again");
+
+            UserPage second = c.fetch(49, config.pageSize());
+            assertEquals(3, server.getRequestCount(), "max_limit is kept: one request");
+            assertEquals("_skip=49&_limit=50", server.takeRequest().getUrl().encodedQuery());
+            assertEquals(50, second.limit());
+            assertEquals(expectedIds(49, 11), ids(second));
+
+            assertEquals(3, c.requests());
+            assertEquals(0, c.retries(), "not a retry");
+            assertEquals(0, c.rateLimited());
+            assertEquals(0, c.takeRateLimitWaitMillis());
+            List<String> info = log.messages(org.apache.log4j.Level.INFO, "");
+            assertEquals(1, info.size(), "logged once: " + info);
+            assertTrue(info.get(0).contains("at most 50 users a page") && info.get(0).contains("max_limit = 50"),
+                    info.get(0));
+            assertEquals(List.of(), log.messages(org.apache.log4j.Level.WARN, ""));
+            assertEquals(List.of(), log.messages(org.apache.log4j.Level.ERROR, ""));
+        }
+    }
+
+    @Test
+    void aPageSizeSetAboveMaxLimitIsLoweredWithOneWarning() throws Exception {
+        fake.maxLimit(20);
+        props.put(CloseUsersConfig.PAGE_SIZE, "200");
+        props.put(CloseUsersConfig.RETRY_MAX_ELAPSED_MS, "0");
+        CloseApiClient c = client();
+        try (LogCapture log = LogCapture.of(CloseApiClient.class)) {
+            for (int skip = 0; skip < 60; skip += 19) { // 0, 19, 38, 57
+                UserPage page = c.fetch(skip, 200);
+                assertEquals(expectedIds(skip, Math.min(20, 60 - skip)), ids(page));
+                assertEquals(20, page.limit());
+            }
+            assertEquals(5, c.requests(), "one more request, for the first page only");
+            assertEquals(0, c.retries());
+            List<String> warnings = log.messages(org.apache.log4j.Level.WARN, "");
+            assertEquals(1, warnings.size(), "one WARN: " + warnings);
+            assertTrue(warnings.get(0).contains("page.size=200 is more than Close serves")
+                    && warnings.get(0).contains("max_limit = 20")
+                    && warnings.get(0).contains("set page.size to at most 20"), warnings.get(0));
+            assertEquals(List.of(), log.messages(org.apache.log4j.Level.INFO, ""));
+            assertEquals(List.of(), log.messages(org.apache.log4j.Level.ERROR, ""));
+        }
+    }
+
+    @Test
+    void aMaxLimitTooLargeToHelpOrAbsentFailsTheFetch() {
+        fake.queueResponse(status(400, "{\"error\": \"The limit you set is larger than the maximum limit for this "
+                + "resource.\"}"));
+        CloseApiException none = fatal(0, 100);
+        assertEquals(400, none.status());
+        assertTrue(none.getMessage().contains("maximum limit for this resource"), none.getMessage());
+        assertTrue(none.getMessage().contains("Set page.size below 100"), none.getMessage());
+    }
+
+    @Test
+    void aMaxLimitAtOrAboveTheLimitAskedForIsNotAskedForAgain() {
+        fake.queueResponse(status(400, "{\"error\": \"... maximum limit for this resource (max_limit = 100).\"}"));
         CloseApiException e = fatal(0, 100);
+        assertTrue(e.getMessage().contains("Close rejected _limit=100 as too large"), e.getMessage());
+    }
+
+    @Test
+    void aMaxLimitOfOneCannotBePagedWithOverlap() {
+        fake.maxLimit(1);
+        CloseApiException e = fatal(0, 2);
         assertEquals(400, e.status());
-        assertTrue(e.getMessage().contains("larger than the maximum limit for this resource (max_limit = 50)"),
-                e.getMessage());
-        assertTrue(e.getMessage().contains("Set page.size to at most 50"), e.getMessage());
+        assertTrue(e.getMessage().contains("Close serves at most 1 user a page"), e.getMessage());
+        assertTrue(e.getMessage().contains("overlap by one user"), e.getMessage());
+    }
+
+    @Test
+    void maxLimitIsReadFromCloseMessage() {
+        assertEquals(50, CloseApiClient.maxLimitNamed("larger than the maximum limit (max_limit = 50)."));
+        assertEquals(7, CloseApiClient.maxLimitNamed("max_limit=7"));
+        assertEquals(-1, CloseApiClient.maxLimitNamed("larger than the maximum limit for this resource"));
+        assertEquals(-1, CloseApiClient.maxLimitNamed("max_limit = 99999999999"), "not an int");
     }
 
     @Test

@@ -2,6 +2,7 @@ package io.closeconnect.users;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.HashMap;
@@ -10,6 +11,7 @@ import java.util.Map;
 
 import org.apache.kafka.common.config.Config;
 import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.ConfigException;
 import org.apache.kafka.common.config.ConfigValue;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -38,10 +40,20 @@ class CloseUsersConfigTest {
         assertEquals("https://api.close.com", config.apiUrl());
         assertEquals("close.users", config.topic());
         assertEquals(60_000L, config.pollIntervalMs());
-        assertEquals(100, config.pageSize());
+        assertEquals(1000, config.pageSize(), "the largest page Close has been seen to serve");
+        assertFalse(config.pageSizeSet(), "left to its default");
         assertEquals("", config.orderBy());
         assertEquals(30_000, config.httpTimeoutMs());
         assertEquals("api_abc123", config.apiKey().value());
+    }
+
+    @Test
+    void aPageSizeInTheConfigIsSetEvenAtTheDefaultValue() {
+        Map<String, String> props = valid();
+        props.put(CloseUsersConfig.PAGE_SIZE, "1000");
+        CloseUsersConfig config = new CloseUsersConfig(props);
+        assertEquals(1000, config.pageSize());
+        assertTrue(config.pageSizeSet(), "an explicit page.size above Close's max_limit gets a WARN, not an INFO");
     }
 
     @Test
@@ -115,5 +127,124 @@ class CloseUsersConfigTest {
             props.put(CloseUsersConfig.ORDER_BY, order);
             assertEquals(List.of(), errorsFor(props, CloseUsersConfig.ORDER_BY));
         }
+    }
+
+    @Test
+    void everyKeyReachesItsAccessor() {
+        Map<String, String> props = new HashMap<>();
+        props.put(CloseUsersConfig.OAUTH_ACCESS_TOKEN, "oauth_token_1");
+        props.put(CloseUsersConfig.API_URL, "http://localhost:9/");
+        props.put(CloseUsersConfig.TOPIC, "users.v1");
+        props.put(CloseUsersConfig.POLL_INTERVAL_MS, "1234");
+        props.put(CloseUsersConfig.PAGE_SIZE, "17");
+        props.put(CloseUsersConfig.ORDER_BY, "first_name,last_name");
+        props.put(CloseUsersConfig.HTTP_TIMEOUT_MS, "4321");
+        props.put(CloseUsersConfig.WATERMARK_LAG_MS, "2500");
+        props.put(CloseUsersConfig.RETRY_BACKOFF_INITIAL_MS, "70");
+        props.put(CloseUsersConfig.RETRY_BACKOFF_MAX_MS, "700");
+        props.put(CloseUsersConfig.RETRY_MAX_ELAPSED_MS, "7000");
+        props.put(CloseUsersConfig.RATE_LIMIT_MAX_RPS, "2.5");
+        CloseUsersConfig config = new CloseUsersConfig(props);
+        assertEquals(null, config.apiKey());
+        assertEquals("oauth_token_1", config.oauthAccessToken().value());
+        assertEquals(CloseUsersConfig.OAUTH_ACCESS_TOKEN, config.credentialKey());
+        assertEquals("http://localhost:9", config.apiUrl());
+        assertEquals("users.v1", config.topic());
+        assertEquals(1234L, config.pollIntervalMs());
+        assertEquals(17, config.pageSize());
+        assertEquals("first_name,last_name", config.orderBy());
+        assertEquals(4321, config.httpTimeoutMs());
+        assertEquals(2500L, config.watermarkLagMs());
+        assertEquals(70L, config.retryBackoffInitialMs());
+        assertEquals(700L, config.retryBackoffMaxMs());
+        assertEquals(7000L, config.retryMaxElapsedMs());
+        assertEquals(2.5, config.maxRequestsPerSecond());
+        assertEquals(CloseUsersConfig.API_KEY, new CloseUsersConfig(valid()).credentialKey());
+        assertEquals(0.0, new CloseUsersConfig(valid()).maxRequestsPerSecond(), "no cap");
+    }
+
+    @Test
+    void exactlyOneCredentialAndABackoffMaximumNotBelowTheInitial() {
+        Map<String, String> both = valid();
+        both.put(CloseUsersConfig.OAUTH_ACCESS_TOKEN, "oauth_secret_2");
+        ConfigException twice = assertThrows(ConfigException.class, () -> new CloseUsersConfig(both));
+        assertTrue(twice.getMessage().startsWith("Both close.api.key and close.oauth.access.token are set"), twice.getMessage());
+        assertFalse(twice.getMessage().contains("oauth_secret_2") || twice.getMessage().contains("api_abc123"));
+        ConfigException none = assertThrows(ConfigException.class, () -> new CloseUsersConfig(new HashMap<>()));
+        assertTrue(none.getMessage().startsWith("Neither close.api.key nor close.oauth.access.token is set"),
+                none.getMessage());
+
+        Map<String, String> equal = valid();
+        equal.put(CloseUsersConfig.RETRY_BACKOFF_INITIAL_MS, "500");
+        equal.put(CloseUsersConfig.RETRY_BACKOFF_MAX_MS, "500");
+        assertEquals(500L, new CloseUsersConfig(equal).retryBackoffMaxMs(), "equal is fine");
+        equal.put(CloseUsersConfig.RETRY_BACKOFF_MAX_MS, "499");
+        ConfigException below = assertThrows(ConfigException.class, () -> new CloseUsersConfig(equal));
+        assertEquals("retry.backoff.max.ms (499) must be at least retry.backoff.initial.ms (500).", below.getMessage());
+        assertFalse(CloseUsersConfig.crossFieldProblems(k -> null, null, 1L)
+                .containsKey(CloseUsersConfig.RETRY_BACKOFF_MAX_MS), "a backoff that failed to parse is not compared");
+    }
+
+    @ParameterizedTest
+    @CsvSource(delimiter = '|', value = {
+        "rate.limit.max.requests.per.second|0.001|true",
+        "rate.limit.max.requests.per.second|1000|true",
+        "rate.limit.max.requests.per.second|0.0009|false",
+        "rate.limit.max.requests.per.second|1000.5|false",
+        "rate.limit.max.requests.per.second|NaN|false",
+        "close.api.url|http://127.255.0.9:80|true",
+        "close.api.url|http://[::1]|true",
+        "close.api.url|http://[::2]|false",
+        "close.api.url|http://126.0.0.1|false",
+        "close.api.url|http://127.0.0|false",
+        "close.api.url|http://127.0.0.255|true",
+        "close.api.url|http://127.0.0.256|false",
+        "close.api.url|http://999.0.0.1|false",
+        "close.api.url|http://[::ffff:127.0.0.1]|true",
+        "close.api.url|http://[0:0:0:0:0:0:0:1]|true",
+        "close.api.url|http://localhost.example.com|false",
+        "close.api.url|https://api.close.com?x=1|false",
+        "close.api.url|https://api.close.com#top|false",
+        "close.api.url|https:///no-host|false",
+        "topic|a.B_c-9|true",
+        "topic|.|false",
+        "topic|..|false",
+        "topic|''|false",
+        "topic|a~b|false",
+        "topic|a b|false",
+        "topic|A|true",
+        "topic|Z|true",
+        "topic|a|true",
+        "topic|z|true",
+        "topic|0|true",
+        "topic|9|true",
+        "topic|@|false",
+        "topic|[|false",
+        "topic|`|false",
+        "topic|{|false",
+        "topic|/|false",
+        "topic|:|false",
+    })
+    void validatorsDrawTheLineWhereTheReferenceSays(String key, String value, boolean accepted) {
+        Map<String, String> props = valid();
+        props.put(key, value);
+        assertEquals(accepted, errorsFor(props, key).isEmpty(), key + "=" + value + ": " + errorsFor(props, key));
+    }
+
+    @Test
+    void loopbackIsDecidedFromTheLiteralAlone() {
+        assertTrue(CloseUsersConfig.ApiUrlValidator.isLoopback("LocalHost"));
+        assertFalse(CloseUsersConfig.ApiUrlValidator.isLoopback("[::zz]"), "not an IPv6 address: not loopback");
+        assertFalse(CloseUsersConfig.ApiUrlValidator.isLoopback("[::1"));
+        assertFalse(CloseUsersConfig.ApiUrlValidator.isLoopback("::1]"));
+    }
+
+    @Test
+    void aTopicNameHasAtMost249Characters() {
+        Map<String, String> props = valid();
+        props.put(CloseUsersConfig.TOPIC, "t".repeat(249));
+        assertEquals(List.of(), errorsFor(props, CloseUsersConfig.TOPIC));
+        props.put(CloseUsersConfig.TOPIC, "t".repeat(250));
+        assertFalse(errorsFor(props, CloseUsersConfig.TOPIC).isEmpty());
     }
 }

@@ -69,7 +69,7 @@ final class ParseBenchmark {
 
     private void parseAndMap() throws Exception {
         for (byte[] page : pages) {
-            UserPage parsed = UserPageParser.parse(page, 0L);
+            UserPage parsed = UserPageParser.parse(page, 0L, PAGE_SIZE);
             for (CloseUser user : parsed.users()) {
                 SourceRecord record = mapper.toRecord(user, partition, offset);
                 sink += record.kafkaPartition() == null ? 1 : 0;
@@ -84,7 +84,7 @@ final class ParseBenchmark {
             // Pages overlap by one user, so page p starts at skip p * (limit - 1): serve by index.
             int index = (int) (skip / (limit - 1));
             try {
-                return UserPageParser.parse(pages[Math.min(index, PAGES - 1)], System.currentTimeMillis() * 1000);
+                return UserPageParser.parse(pages[Math.min(index, PAGES - 1)], System.currentTimeMillis() * 1000, PAGE_SIZE);
             } catch (UserPageParser.MalformedPageException e) {
                 throw new IllegalStateException(e);
             }

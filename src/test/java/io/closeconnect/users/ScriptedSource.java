@@ -102,7 +102,7 @@ final class ScriptedSource implements UserSource {
         for (long i = skip; i < Math.min(users.size(), skip + limit); i++) {
             page.add(users.get((int) i));
         }
-        return new UserPage(page, skip + limit < users.size(), clock);
+        return new UserPage(page, skip + limit < users.size(), clock, limit);
     }
 
     @Override

@@ -83,6 +83,33 @@ class UserRecordMapperTest {
     }
 
     @Test
+    void aKnownFieldOfAnUnexpectedTypeOnAUserWithNoUnknownFieldStartsExtra() throws Exception {
+        String base = "{\"id\": \"user_k\", \"date_updated\": \"2023-01-01T00:00:00Z\", \"first_name\": \"Ada\", ";
+        Map<String, String> cases = Map.of(
+                "\"organizations\": \"orga_1\"", "organizations",
+                "\"organizations\": [\"orga_1\", 2]", "organizations",
+                "\"last_name\": [\"Love\", \"lace\"]", "last_name",
+                "\"email_verified_at\": 1672531200", "email_verified_at");
+        for (Map.Entry<String, String> c : cases.entrySet()) {
+            Struct value = UserRecordMapper.toStruct(user(base + c.getKey() + "}"));
+            value.validate();
+            String field = c.getValue();
+            assertNull(value.get(field), c.getKey());
+            assertEquals("Ada", value.getString("first_name"), "the other fields are mapped: " + c.getKey());
+            String raw = c.getKey().substring(c.getKey().indexOf(": ") + 2).replace(", ", ",");
+            assertEquals(Map.of(field, raw), value.getMap("extra"), c.getKey());
+        }
+    }
+
+    @Test
+    void anEmptyOrganizationListIsEmptyNotNull() throws Exception {
+        Struct value = UserRecordMapper.toStruct(user("{\"id\": \"user_e\", \"date_updated\": \"2023-01-01T00:00:00Z\","
+                + "\"organizations\": []}"));
+        assertEquals(List.of(), value.getArray("organizations"));
+        assertNull(value.get("extra"));
+    }
+
+    @Test
     void recordIsKeyedByIdAndStampedWithDateUpdated() throws Exception {
         Map<String, String> partition = UserLedger.partition("https://api.close.com", 7);
         SourceRecord record = new UserRecordMapper("t").toRecord(user(FULL), partition, Map.of("skip", 3L));

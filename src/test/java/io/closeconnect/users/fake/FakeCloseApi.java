@@ -558,15 +558,21 @@ public final class FakeCloseApi extends Dispatcher implements UserSource {
 
     // ---------------------------------------------------------------- serving
 
+    /**
+     * The page in process, as {@link io.closeconnect.users.CloseApiClient} would return it: at most
+     * {@link #maxLimit} users, as the client asks for after Close's {@code max_limit} 400, with the
+     * {@code _limit} served in {@link UserPage#limit()}.
+     */
     @Override
     public UserPage fetch(long skip, int limit) {
         synchronized (this) {
-            ObjectNode body = servePage(skip, limit);
+            int served = Math.min(limit, maxLimit);
+            ObjectNode body = servePage(skip, served);
             List<CloseUser> page = new ArrayList<>();
             for (var node : body.withArray("data")) {
                 page.add(closeUser((ObjectNode) node));
             }
-            return new UserPage(page, body.get("has_more").booleanValue(), tick());
+            return new UserPage(page, body.get("has_more").booleanValue(), tick(), served);
         }
     }
 
