@@ -1,9 +1,14 @@
 package io.closeconnect.users;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.connect.util.clusters.EmbeddedConnectCluster;
+import org.apache.kafka.connect.util.clusters.WorkerHandle;
 
 /** Starts the in-JVM Kafka broker and Connect worker the integration tests run the connector on. */
 final class ConnectClusters {
@@ -48,5 +53,29 @@ final class ConnectClusters {
         config.put(CloseUsersConfig.PAGE_SIZE, Integer.toString(pageSize));
         config.put(CloseUsersConfig.POLL_INTERVAL_MS, Long.toString(pollMs));
         return config;
+    }
+
+    /**
+     * Has Connect create every topic the connector writes (the user topic and the heartbeat topic)
+     * compacted, with one partition and the broker's replication factor, as the sample configs do.
+     */
+    static Map<String, String> createTopicsCompacted(Map<String, String> config) {
+        config.put("topic.creation.default.cleanup.policy", "compact");
+        config.put("topic.creation.default.partitions", "1");
+        config.put("topic.creation.default.replication.factor", "-1");
+        return config;
+    }
+
+    /** The worker that runs task 0 of the connector. */
+    static WorkerHandle workerRunningTheTask(EmbeddedConnectCluster connect, String connector) {
+        String workerId = connect.connectorStatus(connector).tasks().get(0).workerId();
+        List<WorkerHandle> candidates = new ArrayList<>();
+        for (WorkerHandle worker : connect.workers()) {
+            if (workerId.endsWith(":" + worker.url().getPort())) {
+                candidates.add(worker);
+            }
+        }
+        assertEquals(1, candidates.size(), "one worker runs the task " + workerId + ": " + connect.workers());
+        return candidates.get(0);
     }
 }

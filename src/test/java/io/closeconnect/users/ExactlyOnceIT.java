@@ -3,8 +3,6 @@ package io.closeconnect.users;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.net.URI;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
@@ -104,7 +102,7 @@ class ExactlyOnceIT {
 
             // 2. In the middle of an incremental sweep, stop the worker that runs the task, then start another.
             long skipAtWorkerStop = waitForMidSweep(api, 2);
-            WorkerHandle running = workerRunningTheTask();
+            WorkerHandle running = ConnectClusters.workerRunningTheTask(connect, CONNECTOR);
             connect.removeWorker(running);
             int requestsAfterStop = api.requestCount();
             connect.assertions().assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1,
@@ -209,19 +207,6 @@ class ExactlyOnceIT {
             return started >= sweep && skip[0] >= USERS / 4 && skip[0] <= USERS / 2;
         }, 120_000, "sweep " + sweep + " to be half-way");
         return skip[0];
-    }
-
-    private WorkerHandle workerRunningTheTask() {
-        String workerId = connect.connectorStatus(CONNECTOR).tasks().get(0).workerId();
-        List<WorkerHandle> candidates = new ArrayList<>();
-        for (WorkerHandle worker : connect.workers()) {
-            URI url = worker.url();
-            if (workerId.endsWith(":" + url.getPort())) {
-                candidates.add(worker);
-            }
-        }
-        assertEquals(1, candidates.size(), "one worker runs the task " + workerId + ": " + connect.workers());
-        return candidates.get(0);
     }
 
     private static void waitFor(BooleanSupplier condition, long timeoutMs, String what) throws InterruptedException {
