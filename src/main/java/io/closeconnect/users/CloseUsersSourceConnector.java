@@ -180,6 +180,11 @@ public class CloseUsersSourceConnector extends SourceConnector {
                 } catch (ConnectException e) {
                     throw new ConnectException("The offset " + offset + " is not valid: " + e.getMessage(), e);
                 }
+                if (offset.containsKey(UserLedger.BUILDING)) {
+                    throw new ConnectException("The offset of ledger shard " + UserLedger.shardName(shard) + " has '"
+                            + UserLedger.BUILDING + "', which the task alone writes while it builds the ledger from an "
+                            + "earlier version's offsets; leave it out");
+                }
                 for (UserLedger.Version version : entries.values()) {
                     if (version.state() != UserLedger.State.REMOVED) {
                         refuseFuture(UserLedger.ANNOUNCED, version.micros(), nowMicros);
@@ -192,6 +197,12 @@ public class CloseUsersSourceConnector extends SourceConnector {
                 state = SweepState.fromMap(offset);
             } catch (ConnectException e) {
                 throw new ConnectException("The offset " + offset + " is not valid: " + e.getMessage(), e);
+            }
+            if (state.ledger() == SweepState.LedgerStatus.BUILDING) {
+                throw new ConnectException("Offset key '" + SweepState.LEDGER + "' = 'building' is written by the "
+                        + "task alone, while it builds the ledger from an earlier version's offsets; by hand it would "
+                        + "count users never emitted as announced. Leave '" + SweepState.LEDGER + "' out (a replay "
+                        + "after the watermark) or copy a 'complete' offset the task wrote.");
             }
             refuseFuture(SweepState.WATERMARK, state.watermark(), nowMicros);
             // sweep_started becomes the watermark, and a recent entry hides its user until that time.

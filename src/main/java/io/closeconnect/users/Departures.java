@@ -47,10 +47,11 @@ final class Departures {
     }
 
     /**
+     * @param id              the user asked about
      * @param lookup          Close's answer to {@code GET /api/v1/user/{id}/}
      * @param myOrganizations the organizations of the credential's user, or null when unknown
      */
-    static Verdict judge(UserLookup lookup, Collection<String> myOrganizations) {
+    static Verdict judge(String id, UserLookup lookup, Collection<String> myOrganizations) {
         switch (lookup.outcome()) {
             case NOT_FOUND:
                 return new Verdict(Reason.NOT_FOUND, null, "");
@@ -61,6 +62,9 @@ final class Departures {
                 break;
         }
         CloseUser user = lookup.user();
+        if (!user.id().equals(id)) {
+            return new Verdict(null, null, "Close answered with user " + user.id() + ", not " + id);
+        }
         List<String> theirs = organizations(user.json().get(UserRecordMapper.ORGANIZATIONS));
         if (theirs == null || myOrganizations == null || myOrganizations.isEmpty()) {
             // Without both lists, a 200 cannot prove a departure; the user is still there as far as we know.

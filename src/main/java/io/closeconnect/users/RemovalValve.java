@@ -14,6 +14,9 @@ import java.util.List;
  * exactly that set. Held users stay announced, so the next sweep checks them again, and nothing is
  * lost while they are held.
  *
+ * <p>A sweep that misses every announced user is held too, however few they are, unless the valve
+ * is turned off (100 percent).
+ *
  * <p>The threshold counts users missing from the walk, before any is confirmed: confirming a whole
  * company one request at a time is what a wrong key would otherwise cost, and a confirmation cannot
  * tell a real departure from a key of another organization anyway.
@@ -56,7 +59,10 @@ final class RemovalValve {
      */
     Decision judge(List<String> candidates, int announced) {
         int threshold = threshold(announced);
-        if (candidates.size() <= threshold) {
+        // Every announced user gone at once is held whatever the minimum: a small account and a key of
+        // another account look alike. Only a valve turned off (100%) lets it through.
+        boolean everyone = percent < 100.0 && announced > 0 && candidates.size() >= announced;
+        if (candidates.size() <= threshold && !everyone) {
             return new Decision(false, false, threshold, "");
         }
         String token = token(candidates);

@@ -37,9 +37,13 @@ import org.apache.kafka.connect.errors.ConnectException;
  * @param seen         the coverage's bits ({@link SweepCoverage}); {@code null} between sweeps
  * @param recent       from offsets of a version before the ledger only: users emitted with a version
  *                     after the watermark. Used while the ledger is built, then dropped
+ * @param organizations the organizations the listed users belonged to in the last completed sweep
+ *                     (at most {@link #MAX_ORGANIZATIONS}): a credential whose user belongs to none
+ *                     of them is another account's
  */
 public record SweepState(long skip, Long watermark, Long sweepStarted, List<Version> anchors, String orderBy,
-                         LedgerStatus ledger, Phase phase, String seenBase, String seen, Map<String, Long> recent) {
+                         LedgerStatus ledger, Phase phase, String seenBase, String seen, Map<String, Long> recent,
+                         List<String> organizations) {
 
     /** Offset keys. */
     public static final String SKIP = "skip";
@@ -52,9 +56,12 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
     public static final String SEEN_BASE = "seen_base";
     public static final String SEEN = "seen";
     public static final String RECENT = "recent";
+    public static final String ORGANIZATIONS = "organizations";
 
     private static final List<String> KEYS = List.of(SKIP, WATERMARK, SWEEP_STARTED, ANCHORS, ORDER_BY, LEDGER,
-            PHASE, SEEN_BASE, SEEN, RECENT);
+            PHASE, SEEN_BASE, SEEN, RECENT, ORGANIZATIONS);
+
+    static final int MAX_ORGANIZATIONS = 20;
 
     /** Source partition keys. */
     public static final String PARTITION_URL = "close_api_url";
@@ -70,7 +77,7 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         /** Every announced user, and only those, is in the ledger. */
         COMPLETE;
 
-        String key() {
+        public String key() {
             return name().toLowerCase(Locale.ROOT);
         }
     }
@@ -101,6 +108,13 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
     public SweepState {
         anchors = List.copyOf(anchors);
         recent = Map.copyOf(recent);
+        organizations = List.copyOf(organizations);
+    }
+
+    /** A state that does not know the account's organizations. */
+    public SweepState(long skip, Long watermark, Long sweepStarted, List<Version> anchors, String orderBy,
+                      LedgerStatus ledger, Phase phase, String seenBase, String seen, Map<String, Long> recent) {
+        this(skip, watermark, sweepStarted, anchors, orderBy, ledger, phase, seenBase, seen, recent, List.of());
     }
 
     /**
@@ -109,7 +123,8 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
      * ledger holds is what was announced (nothing, for a new connector: the first sweep emits every user).
      */
     public static SweepState initial() {
-        return new SweepState(0, null, null, List.of(), null, LedgerStatus.COMPLETE, null, null, null, Map.of());
+        return new SweepState(0, null, null, List.of(), null, LedgerStatus.COMPLETE, null, null, null, Map.of(),
+                List.of());
     }
 
     /**
@@ -131,7 +146,7 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
     /** A sweep starting now: the walk at the top of the list, nothing seen yet. */
     SweepState started(long sweepStartedMicros, SweepCoverage coverage) {
         return new SweepState(0, watermark, sweepStartedMicros, List.of(), orderBy, ledger, Phase.WALK,
-                coverage.encodeBase(), coverage.encodeSeen(), recent);
+                coverage.encodeBase(), coverage.encodeSeen(), recent, organizations);
     }
 
     /**
@@ -141,33 +156,45 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
      */
     SweepState inOrder(String order) {
         if (orderBy != null && !orderBy.equals(order) && phase == Phase.WALK) {
-            return new SweepState(0, watermark, sweepStarted, List.of(), order, ledger, phase, seenBase, seen, recent);
+            return new SweepState(0, watermark, sweepStarted, List.of(), order, ledger, phase, seenBase, seen, recent,
+                    organizations);
         }
-        return new SweepState(skip, watermark, sweepStarted, anchors, order, ledger, phase, seenBase, seen, recent);
+        return new SweepState(skip, watermark, sweepStarted, anchors, order, ledger, phase, seenBase, seen, recent,
+                organizations);
     }
 
     /** The ledger's status, once the task knows whether a ledger was stored. */
     SweepState withLedger(LedgerStatus status) {
-        return new SweepState(skip, watermark, sweepStarted, anchors, orderBy, status, phase, seenBase, seen, recent);
+        return new SweepState(skip, watermark, sweepStarted, anchors, orderBy, status, phase, seenBase, seen, recent,
+                organizations);
     }
 
     /** The walk's position after a page (or after stepping back), with the coverage so far. */
     SweepState walked(long newSkip, List<Version> newAnchors, SweepCoverage coverage) {
         return new SweepState(newSkip, watermark, sweepStarted, newAnchors, orderBy, ledger, Phase.WALK,
-                coverage.encodeBase(), coverage.encodeSeen(), recent);
+                coverage.encodeBase(), coverage.encodeSeen(), recent, organizations);
     }
 
     /** The walk is over; the users it did not see are being confirmed with Close. */
     SweepState confirming(SweepCoverage coverage) {
         return new SweepState(0, watermark, sweepStarted, List.of(), orderBy, ledger, Phase.CONFIRM,
-                coverage.encodeBase(), coverage.encodeSeen(), recent);
+                coverage.encodeBase(), coverage.encodeSeen(), recent, organizations);
     }
 
-    /** The state once the sweep is over: its start becomes the watermark, and the ledger is complete. */
-    SweepState completed() {
+    /**
+     * The state once the sweep is over: its start becomes the watermark, the ledger is complete, and
+     * {@code listedOrganizations} (those of the users it listed) become the account's when there are any.
+     */
+    SweepState completed(java.util.Collection<String> listedOrganizations) {
         long newWatermark = watermark == null ? sweepStarted : Math.max(watermark, sweepStarted);
+        List<String> kept = organizations;
+        if (!listedOrganizations.isEmpty()) {
+            List<String> sorted = new ArrayList<>(listedOrganizations);
+            sorted.sort(null);
+            kept = sorted.subList(0, Math.min(MAX_ORGANIZATIONS, sorted.size()));
+        }
         return new SweepState(0, newWatermark, null, List.of(), orderBy, LedgerStatus.COMPLETE, null, null, null,
-                Map.of());
+                Map.of(), kept);
     }
 
     /** This state as a Connect offset: only strings and longs, timestamps as ISO-8601 with micros. */
@@ -182,6 +209,9 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         map.put(PHASE, phase == null ? null : phase.key());
         map.put(SEEN_BASE, seenBase);
         map.put(SEEN, seen);
+        if (!organizations.isEmpty()) {
+            map.put(ORGANIZATIONS, String.join(",", organizations));
+        }
         if (!recent.isEmpty()) {
             List<Version> versions = new ArrayList<>(recent.size());
             recent.forEach((id, micros) -> versions.add(new Version(id, micros)));
@@ -252,8 +282,15 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         for (Version version : recentList) {
             recent.put(version.id(), version.micros());
         }
+        String rawOrganizations = text(map, ORGANIZATIONS);
+        List<String> organizations = rawOrganizations == null || rawOrganizations.isEmpty() ? List.of()
+                : List.of(rawOrganizations.split(",", -1));
+        if (organizations.contains("") || organizations.size() > MAX_ORGANIZATIONS) {
+            throw new ConnectException("Offset key '" + ORGANIZATIONS + "' must hold at most " + MAX_ORGANIZATIONS
+                    + " organization ids separated by commas, not '" + rawOrganizations + "'");
+        }
         return new SweepState(skip, watermark, sweepStarted, anchors, (String) rawOrder, ledger,
-                sweepStarted == null ? null : phase == null ? Phase.WALK : phase, seenBase, seen, recent);
+                sweepStarted == null ? null : phase == null ? Phase.WALK : phase, seenBase, seen, recent, organizations);
     }
 
     private static <E extends Enum<E>> E choice(Map<String, ?> map, String key, E[] values) {

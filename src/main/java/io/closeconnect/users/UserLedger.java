@@ -58,6 +58,12 @@ final class UserLedger {
     static final String PARTITION_SHARD = "shard";
     /** The offset key of a shard: its entries, {@code id@date_updated} separated by commas. */
     static final String ANNOUNCED = "announced";
+    /**
+     * The offset key that marks a shard written while the ledger was built from the offsets of an
+     * earlier version ({@code "ledger": "building"}), so that a restart before the sweep's own offset
+     * was stored goes on building instead of taking the shards for a complete ledger.
+     */
+    static final String BUILDING = "ledger";
 
     /** What the ledger knows of one user. */
     enum State {
@@ -99,6 +105,8 @@ final class UserLedger {
     private final List<LinkedHashMap<String, Entry>> shards;
     private final List<Shard> written;
     private final boolean stored;
+    private boolean storedWhileBuilding;
+    private boolean building;
     private int members;
 
     /** What a shard's offset said when it was last handed out, and what changed since. */
@@ -146,11 +154,13 @@ final class UserLedger {
             any |= stored.get(partition) != null;
         }
         UserLedger ledger = new UserLedger(apiUrl, any);
+        ledger.storedWhileBuilding = any;
         for (int s = 0; s < SHARDS; s++) {
             Map<String, Object> offset = stored.get(ledger.partitions.get(s));
             if (offset == null) {
                 continue;
             }
+            ledger.storedWhileBuilding &= offset.containsKey(BUILDING);
             for (Map.Entry<String, Version> entry : decode(offset, s).entrySet()) {
                 Version version = entry.getValue();
                 ledger.shards.get(s).put(entry.getKey(), new Entry(version.state(), version.micros(), 0));
@@ -203,6 +213,26 @@ final class UserLedger {
     /** Whether any shard had a stored offset when the task started: the ledger existed before. */
     boolean stored() {
         return stored;
+    }
+
+    /** Whether every shard stored was written while the ledger was being built. */
+    boolean storedWhileBuilding() {
+        return storedWhileBuilding;
+    }
+
+    /**
+     * Marks the offsets written from now on as written while building (or not). Leaving the building
+     * state rewrites every shard, so that none keeps the mark.
+     */
+    void building(boolean now) {
+        if (building && !now) {
+            for (int s = 0; s < SHARDS; s++) {
+                if (!shards.get(s).isEmpty()) {
+                    changed(s);
+                }
+            }
+        }
+        building = now;
     }
 
     /** The user's state, or null when the ledger has no entry for it. */
@@ -366,7 +396,7 @@ final class UserLedger {
                 text = out.toString();
             }
             shard.encoded = text;
-            shard.offset = offsetMap(text);
+            shard.offset = building ? buildingOffsetMap(text) : offsetMap(text);
             shard.appended = new ArrayList<>();
             shard.dirty = false;
             checkpoints.add(new Checkpoint(partitions.get(s), shard.offset));
@@ -387,6 +417,12 @@ final class UserLedger {
     private static Map<String, Object> offsetMap(String text) {
         Map<String, Object> offset = new LinkedHashMap<>();
         offset.put(ANNOUNCED, text);
+        return Collections.unmodifiableMap(offset);
+    }
+
+    private static Map<String, Object> buildingOffsetMap(String text) {
+        Map<String, Object> offset = new LinkedHashMap<>(offsetMap(text));
+        offset.put(BUILDING, SweepState.LedgerStatus.BUILDING.key());
         return Collections.unmodifiableMap(offset);
     }
 
@@ -415,10 +451,15 @@ final class UserLedger {
     static Map<String, Version> decode(Map<String, ?> offset, int shard) {
         String where = "The offset of ledger shard " + shardName(shard);
         for (String key : offset.keySet()) {
-            if (!ANNOUNCED.equals(key)) {
-                throw new ConnectException(where + " has the unknown key '" + key + "'; its only key is '"
-                        + ANNOUNCED + "'");
+            if (!ANNOUNCED.equals(key) && !BUILDING.equals(key)) {
+                throw new ConnectException(where + " has the unknown key '" + key + "'; its keys are '"
+                        + ANNOUNCED + "' and, while the ledger is built, '" + BUILDING + "'");
             }
+        }
+        Object marker = offset.get(BUILDING);
+        if (offset.containsKey(BUILDING) && !SweepState.LedgerStatus.BUILDING.key().equals(marker)) {
+            throw new ConnectException(where + " has '" + BUILDING + "' = " + marker + "; it can only be '"
+                    + SweepState.LedgerStatus.BUILDING.key() + "'");
         }
         Object raw = offset.get(ANNOUNCED);
         if (!(raw instanceof String text)) {

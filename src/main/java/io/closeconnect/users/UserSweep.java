@@ -141,6 +141,9 @@ final class UserSweep {
     private long runStart = -1;
     private String runKey;
     private SweepState.Version runAnchor;
+    private boolean accountChecked;
+    /** The organizations of the users listed by the sweep in progress. */
+    private final java.util.Set<String> listedOrganizations = new java.util.HashSet<>();
     /** The candidates still to confirm, in memory; rebuilt from the coverage after a restart. */
     private Deque<String> pending;
     private List<String> myOrganizations;
@@ -166,6 +169,7 @@ final class UserSweep {
         this.ledger = ledger;
         this.valve = valve;
         this.state = resolve(restored);
+        ledger.building(state.ledger() == SweepState.LedgerStatus.BUILDING);
         if (state.sweepInProgress()) {
             coverage = state.seen() == null ? SweepCoverage.start(UserLedger.empty(ledger.apiUrl()))
                     : SweepCoverage.decode(state.seenBase(), state.seen(), ledger);
@@ -189,7 +193,12 @@ final class UserSweep {
             return restored;
         }
         SweepState fresh = new SweepState(0, restored.watermark(), null, List.of(), restored.orderBy(), null, null,
-                null, null, restored.recent());
+                null, null, restored.recent(), restored.organizations());
+        if (ledger.stored() && ledger.storedWhileBuilding()) {
+            // Only the building sweep's shards are stored (a restart before its sweep offset was): go on building.
+            ledger.building(true);
+            return fresh.withLedger(SweepState.LedgerStatus.BUILDING);
+        }
         if (ledger.stored()) {
             long from = restored.watermark() == null ? Long.MIN_VALUE + 1 : restored.watermark();
             ledger.rewind(from);
@@ -202,6 +211,7 @@ final class UserSweep {
                     + "builds it, counting users at or before the watermark {} as announced; removals that "
                     + "happened before it cannot be known", Timestamps.format(restored.watermark()));
         }
+        ledger.building(true);
         return fresh.withLedger(SweepState.LedgerStatus.BUILDING);
     }
 
@@ -235,6 +245,52 @@ final class UserSweep {
         List<Output> outputs = new ArrayList<>();
         int asked = release(outputs);
         return state.phase() == SweepState.Phase.CONFIRM ? confirm(outputs, asked) : walk(outputs);
+    }
+
+    /**
+     * Once per task, before its first page: a credential whose user belongs to none of the
+     * organizations the account's users were listed in is another account's key. Its users would be
+     * announced as this account's, and this account's removed: the task fails instead.
+     */
+    private void checkAccount() throws InterruptedException {
+        accountChecked = true;
+        List<String> known = state.organizations();
+        if (known.isEmpty()) {
+            return;
+        }
+        List<String> mine = source.myOrganizations();
+        if (mine != null && !mine.isEmpty() && java.util.Collections.disjoint(mine, known)) {
+            throw new org.apache.kafka.connect.errors.ConnectException("The credential's user belongs to the Close "
+                    + "organizations " + mine + ", none of which this connector has been streaming " + known
+                    + ": it is another account's credential. Its users would be announced as this account's and this "
+                    + "account's users removed, so the task stops. Check the credential (" + CloseUsersConfig.API_KEY
+                    + " or " + CloseUsersConfig.OAUTH_ACCESS_TOKEN + "). To stream another Close account on purpose, "
+                    + "delete the connector's offsets first (DELETE /connectors/<name>/offsets).");
+        }
+    }
+
+    private void noteOrganizations(CloseUser user) {
+        List<String> organizations = Departures.organizations(user.json().get(UserRecordMapper.ORGANIZATIONS));
+        if (organizations != null && listedOrganizations.size() < SweepState.MAX_ORGANIZATIONS * 5) {
+            listedOrganizations.addAll(organizations);
+        }
+    }
+
+    /**
+     * The credential's organizations to judge a departure against: those that the listed users
+     * share, so that a {@code /me/} answer the list does not bear out proves nothing. Null when
+     * unknown or when none is shared.
+     */
+    private List<String> judgingOrganizations() {
+        if (myOrganizations == null) {
+            return null;
+        }
+        java.util.Collection<String> listed = listedOrganizations.isEmpty() ? state.organizations() : listedOrganizations;
+        if (listed.isEmpty()) {
+            return myOrganizations;
+        }
+        List<String> shared = myOrganizations.stream().filter(listed::contains).toList();
+        return shared.isEmpty() ? null : shared;
     }
 
     /** Users waiting for their intent and those waiting to be emitted by a later sweep: how many. */
@@ -282,9 +338,13 @@ final class UserSweep {
     }
 
     private Step walk(List<Output> outputs) throws InterruptedException {
+        if (!accountChecked) {
+            checkAccount();
+        }
         long request = state.skip();
         if (!state.sweepInProgress()) {
             nextLimit = limit;
+            listedOrganizations.clear();
         }
         int asked = nextLimit;
         UserPage page = source.fetch(request, asked);
@@ -303,6 +363,7 @@ final class UserSweep {
         List<CloseUser> users = page.users();
         for (CloseUser user : users) {
             coverage.saw(user.id());
+            noteOrganizations(user);
             consider(user, outputs);
         }
         int start = 0;
@@ -392,7 +453,7 @@ final class UserSweep {
         if (unseen.isEmpty()) {
             return completeOrWait(outputs, usersSeen, 0);
         }
-        RemovalValve.Decision decision = valve.judge(unseen, ledger.memberCount());
+        RemovalValve.Decision decision = valve.judge(unseen, coverage.size());
         if (decision.hold()) {
             held = unseen.size();
             log.error("Holding {} removals: {} of the {} announced users are missing from the sweep that just ended, "
@@ -402,7 +463,7 @@ final class UserSweep {
                             + "users really left, release exactly this set by adding \"{}\": \"{}\" to the connector's "
                             + "configuration (PUT /connectors/<name>/config); the next sweep then confirms each of them "
                             + "with Close before announcing it.",
-                    held, held, ledger.memberCount(), decision.threshold(), CloseUsersConfig.REMOVAL_HOLD_PERCENT,
+                    held, held, coverage.size(), decision.threshold(), CloseUsersConfig.REMOVAL_HOLD_PERCENT,
                     valve.percent(), CloseUsersConfig.REMOVAL_HOLD_MIN + "=" + valve.minimum(),
                     CloseUsersConfig.REMOVAL_RELEASE, decision.token());
             return completeOrWait(outputs, usersSeen, 0);
@@ -449,7 +510,7 @@ final class UserSweep {
                 log.warn("GET /api/v1/me/ listed no organizations: only a 404 can confirm a removal this sweep");
             }
         }
-        Departures.Verdict verdict = Departures.judge(lookup, myOrganizations);
+        Departures.Verdict verdict = Departures.judge(id, lookup, judgingOrganizations());
         if (verdict.removed() == null) {
             // Still there, or unknown: either way the sweep is done with this user until the next one.
             coverage.saw(id);
@@ -490,7 +551,10 @@ final class UserSweep {
                     + "they stay announced and are checked again next sweep", unconfirmed, lastUnconfirmed);
         }
         ledger.purgeRemoved();
-        state = state.completed();
+        if (state.ledger() == SweepState.LedgerStatus.BUILDING) {
+            ledger.building(false);
+        }
+        state = state.completed(listedOrganizations);
         coverage = null;
         pending = null;
         askedOrganizations = false;

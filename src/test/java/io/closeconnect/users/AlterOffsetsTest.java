@@ -8,6 +8,7 @@ import java.time.Instant;
 import java.time.temporal.ChronoUnit;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 import org.apache.kafka.connect.errors.ConnectException;
@@ -54,7 +55,7 @@ class AlterOffsetsTest {
             assertTrue(alter(checkpoint.partition(), checkpoint.offset()));
         }
         assertTrue(alter(SweepState.partition(URL), state.confirming(coverage).toMap()));
-        assertTrue(alter(SweepState.partition(URL), state.completed().toMap()));
+        assertTrue(alter(SweepState.partition(URL), state.completed(List.of("orga_a")).toMap()));
     }
 
     @Test

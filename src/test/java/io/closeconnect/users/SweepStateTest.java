@@ -107,7 +107,7 @@ class SweepStateTest {
     void completingASweepMovesTheWatermarkToTheSweepStartAndEndsThePhase() {
         SweepState legacy = SweepState.fromMap(Map.of("watermark", "2024-05-01T09:00:00Z", "skip", 3L,
                 "sweep_started", "2024-05-01T10:05:00.123456Z", "recent", "user_b@2024-05-01T10:06:00Z"));
-        SweepState done = legacy.completed();
+        SweepState done = legacy.completed(List.of());
         assertEquals(T2, done.watermark());
         assertEquals(0, done.skip());
         assertTrue(done.anchors().isEmpty());
@@ -117,7 +117,7 @@ class SweepStateTest {
         assertEquals(Map.of(), done.recent(), "the ledger replaces recent once a sweep built it");
         assertEquals(SweepState.LedgerStatus.COMPLETE, done.ledger());
         SweepState later = SweepState.fromMap(Map.of("watermark", "2024-06-01T00:00:00Z", "sweep_started",
-                "2024-05-01T00:00:00Z")).completed();
+                "2024-05-01T00:00:00Z")).completed(List.of());
         assertEquals(Timestamps.parseMicros("2024-06-01T00:00:00Z"), later.watermark(), "the watermark never moves back");
     }
 
