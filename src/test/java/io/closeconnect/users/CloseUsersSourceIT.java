@@ -147,6 +147,7 @@ class CloseUsersSourceIT {
         Map<String, String> config = new HashMap<>();
         config.put("name", "validate-me");
         config.put("connector.class", CloseUsersSourceConnector.class.getName());
+        ConnectClusters.createTopicsCompacted(config);
         config.put(CloseUsersConfig.API_KEY, KEY);
         config.put(CloseUsersConfig.PAGE_SIZE, "5000");
         config.put(CloseUsersConfig.ORDER_BY, "email");

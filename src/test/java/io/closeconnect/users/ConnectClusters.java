@@ -42,7 +42,10 @@ final class ConnectClusters {
         return cluster;
     }
 
-    /** A connector config against a fake Close API at {@code closeUrl}; callers add what their test needs. */
+    /**
+     * A connector config against a fake Close API at {@code closeUrl}, creating its topics (the user
+     * topic and the heartbeat topic) as the sample configs do; callers add what their test needs.
+     */
     static Map<String, String> connectorConfig(String closeUrl, String key, String topic, int pageSize, long pollMs) {
         Map<String, String> config = new HashMap<>();
         config.put("connector.class", CloseUsersSourceConnector.class.getName());
@@ -52,7 +55,7 @@ final class ConnectClusters {
         config.put(CloseUsersConfig.TOPIC, topic);
         config.put(CloseUsersConfig.PAGE_SIZE, Integer.toString(pageSize));
         config.put(CloseUsersConfig.POLL_INTERVAL_MS, Long.toString(pollMs));
-        return config;
+        return createTopicsCompacted(config);
     }
 
     /**

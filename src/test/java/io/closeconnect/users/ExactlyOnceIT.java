@@ -162,6 +162,7 @@ class ExactlyOnceIT {
     private static Map<String, String> connectorConfig(MockWebServer server) {
         Map<String, String> config = new HashMap<>();
         config.put("connector.class", CloseUsersSourceConnector.class.getName());
+        ConnectClusters.createTopicsCompacted(config);
         config.put("tasks.max", "1");
         config.put("exactly.once.support", "required");
         config.put("transaction.boundary", "poll");

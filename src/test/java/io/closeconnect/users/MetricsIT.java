@@ -76,6 +76,7 @@ class MetricsIT {
             server.start();
             Map<String, String> config = new HashMap<>();
             config.put("connector.class", CloseUsersSourceConnector.class.getName());
+        ConnectClusters.createTopicsCompacted(config);
             config.put("tasks.max", "1");
             config.put(CloseUsersConfig.API_KEY, KEY);
             config.put(CloseUsersConfig.API_URL, server.url("/").toString());

@@ -168,6 +168,7 @@ class OffsetsRestIT {
     private static Map<String, String> connectorConfig(MockWebServer server) {
         Map<String, String> config = new HashMap<>();
         config.put("connector.class", CloseUsersSourceConnector.class.getName());
+        ConnectClusters.createTopicsCompacted(config);
         config.put("tasks.max", "1");
         config.put(CloseUsersConfig.API_KEY, KEY);
         config.put(CloseUsersConfig.API_URL, server.url("/").toString());

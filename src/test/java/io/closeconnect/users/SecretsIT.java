@@ -114,6 +114,7 @@ class SecretsIT {
     private Map<String, String> connectorConfig(MockWebServer server, String topic) {
         Map<String, String> config = new HashMap<>();
         config.put("connector.class", CloseUsersSourceConnector.class.getName());
+        ConnectClusters.createTopicsCompacted(config);
         config.put("tasks.max", "1");
         config.put(CloseUsersConfig.API_URL, server.url("/").toString());
         config.put(CloseUsersConfig.TOPIC, topic);
