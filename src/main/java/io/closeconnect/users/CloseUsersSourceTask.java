@@ -96,7 +96,11 @@ public class CloseUsersSourceTask extends SourceTask {
                 config.watermarkLagMs(), config.topic(), config.heartbeatTopic());
         if (restored.sweepInProgress()) {
             log.info("Resuming the sweep in progress at _skip={} ({}; {} users announced)", restored.skip(),
-                    restored.phase() == SweepState.Phase.CONFIRM ? "confirming missing users" : "walking the list",
+                    switch (restored.phase()) {
+                        case CONFIRM -> "confirming missing users";
+                        case RELEASE -> "walking the list once more for users waiting for their first record";
+                        default -> "walking the list";
+                    },
                     ledger.memberCount());
         } else if (ledger.stored() || restored.watermark() != null) {
             log.info("Starting a sweep: {} users announced, watermark {}", ledger.memberCount(),
@@ -171,7 +175,7 @@ public class CloseUsersSourceTask extends SourceTask {
             // keeps transactions (exactly-once) and offset commits coming meanwhile.
             nextStepAtMs = step.waiting() ? now + WAITING_STEP_PAUSE_MS : 0;
             delivery.returned(records);
-            if (step.usersSeen() > 0 || step.confirmations() == 0) {
+            if (step.pageRead()) {
                 stats.page(step.usersSeen(), emitted);
             } else {
                 stats.emitted += emitted;
@@ -181,13 +185,16 @@ public class CloseUsersSourceTask extends SourceTask {
             metrics.emitted(emitted);
             metrics.removals(removals, step.confirmations());
             metrics.announced(announced);
-            if (step.usersSeen() > 0 || step.confirmations() == 0) {
+            if (step.pageRead()) {
                 boolean lastPage = step.completed() || step.state().phase() == SweepState.Phase.CONFIRM;
                 log.debug("Page at _skip={}: {} users, {} to emit, {} ms{}", skip, step.usersSeen(), emitted,
                         now - pageStartMs, lastPage ? ", last page" : "");
-            } else {
+            } else if (step.confirmations() > 0) {
                 log.debug("Confirmed {} announced users missing from the list with Close: {} removed, {} to emit, {} ms",
                         step.confirmations(), removals, emitted, now - pageStartMs);
+            } else {
+                log.debug("Waiting for Connect to store the intents of {} users before they go out ({} released)",
+                        sweep.waiting(), emitted + removals);
             }
             if (step.completed()) {
                 Long watermark = sweep.state().watermark();

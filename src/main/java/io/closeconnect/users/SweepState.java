@@ -87,7 +87,13 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
         /** Reading the pages of the list. */
         WALK,
         /** Asking Close one by one about the announced users the walk did not see. */
-        CONFIRM;
+        CONFIRM,
+        /**
+         * Walking the list once more, after the walk: users whose intent to be added is stored but
+         * whose record is not in memory (found by a task that stopped before their records went
+         * out, or more than fit in memory) go out when this walk meets them.
+         */
+        RELEASE;
 
         String key() {
             return name().toLowerCase(Locale.ROOT);
@@ -155,7 +161,7 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
      * the same sweep start and coverage: nothing is skipped.
      */
     SweepState inOrder(String order) {
-        if (orderBy != null && !orderBy.equals(order) && phase == Phase.WALK) {
+        if (orderBy != null && !orderBy.equals(order) && phase != Phase.CONFIRM) {
             return new SweepState(0, watermark, sweepStarted, List.of(), order, ledger, phase, seenBase, seen, recent,
                     organizations);
         }
@@ -171,7 +177,14 @@ public record SweepState(long skip, Long watermark, Long sweepStarted, List<Vers
 
     /** The walk's position after a page (or after stepping back), with the coverage so far. */
     SweepState walked(long newSkip, List<Version> newAnchors, SweepCoverage coverage) {
-        return new SweepState(newSkip, watermark, sweepStarted, newAnchors, orderBy, ledger, Phase.WALK,
+        return new SweepState(newSkip, watermark, sweepStarted, newAnchors, orderBy, ledger,
+                phase == Phase.RELEASE ? Phase.RELEASE : Phase.WALK, coverage.encodeBase(), coverage.encodeSeen(),
+                recent, organizations);
+    }
+
+    /** The walk is over, and users wait for their first record: the list is walked once more from the top. */
+    SweepState releasing(SweepCoverage coverage) {
+        return new SweepState(0, watermark, sweepStarted, List.of(), orderBy, ledger, Phase.RELEASE,
                 coverage.encodeBase(), coverage.encodeSeen(), recent, organizations);
     }
 

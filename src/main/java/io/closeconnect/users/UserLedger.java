@@ -410,6 +410,22 @@ final class UserLedger {
     }
 
     /** The ids of shard {@code s} in the order of their entries (first written first). */
+    /**
+     * The users whose intent to be added is written but who are not announced yet, in shard order.
+     * Their records go out when a walk meets them with the intent stored.
+     */
+    List<String> adding() {
+        List<String> ids = new ArrayList<>();
+        for (LinkedHashMap<String, Entry> shard : shards) {
+            shard.forEach((id, entry) -> {
+                if (entry.state == State.ADDING) {
+                    ids.add(id);
+                }
+            });
+        }
+        return ids;
+    }
+
     Iterator<String> ids(int s) {
         return Collections.unmodifiableSet(shards.get(s).keySet()).iterator();
     }

@@ -44,8 +44,10 @@ import org.slf4j.LoggerFactory;
  * A user's first record and a removal change what the topic holds. Each is first written to the
  * ledger as an intent, carried by this step's checkpoints, and its records go out in a later step,
  * once {@link Delivery} says that step is stored for good; a removal is confirmed with Close once more
- * just before. Until then the user waits in memory (at most {@value #MAX_WAITING_USERS} new users; more
- * wait for the next sweep, which finds their intent stored). A sweep completes once nothing waits.
+ * just before. Until then the user waits in memory (at most {@value #MAX_WAITING_USERS} new users). New
+ * users whose record is not in memory (more than that, or found by an earlier task that stopped before
+ * their records went out) are emitted by one more walk of the list, once their intents are stored. A
+ * sweep completes once nothing waits.
  */
 final class UserSweep {
 
@@ -96,7 +98,7 @@ final class UserSweep {
      *                      need not come at once
      */
     record Step(List<Output> outputs, List<UserLedger.Checkpoint> checkpoints, SweepState state,
-                boolean completed, int usersSeen, int confirmations, boolean waiting) {
+                boolean completed, int usersSeen, int confirmations, boolean waiting, boolean pageRead) {
     }
 
     /**
@@ -142,6 +144,8 @@ final class UserSweep {
     private String runKey;
     private SweepState.Version runAnchor;
     private boolean accountChecked;
+    /** Whether the step in progress read a page of the list. */
+    private boolean pageRead;
     /** The organizations of the users listed by the sweep in progress. */
     private final java.util.Set<String> listedOrganizations = new java.util.HashSet<>();
     /** The candidates still to confirm, in memory; rebuilt from the coverage after a restart. */
@@ -242,6 +246,7 @@ final class UserSweep {
      * candidates, starting a sweep when none is in progress.
      */
     Step step() throws InterruptedException {
+        pageRead = false;
         List<Output> outputs = new ArrayList<>();
         int asked = release(outputs);
         return state.phase() == SweepState.Phase.CONFIRM ? confirm(outputs, asked) : walk(outputs);
@@ -341,6 +346,11 @@ final class UserSweep {
         if (!accountChecked) {
             checkAccount();
         }
+        if (state.phase() == SweepState.Phase.RELEASE && state.skip() == 0 && state.anchors().isEmpty()
+                && ledger.adding().stream().anyMatch(id -> !ledger.intentStored(id, delivery))) {
+            // The walk once more starts when every intent it is for is stored.
+            return finish(outputs, false, 0, 0, outputs.isEmpty());
+        }
         long request = state.skip();
         if (!state.sweepInProgress()) {
             nextLimit = limit;
@@ -348,6 +358,7 @@ final class UserSweep {
         }
         int asked = nextLimit;
         UserPage page = source.fetch(request, asked);
+        pageRead = true;
         if (page.limit() < asked) {
             // Close serves no more than this a page: the walk asks for no more from now on.
             largest = page.limit();
@@ -448,6 +459,19 @@ final class UserSweep {
 
     /** The walk has read the last page: hold, confirm, or complete. */
     private Step walkOver(List<Output> outputs, int usersSeen) {
+        if (state.phase() == SweepState.Phase.WALK) {
+            // Users whose intent to be added is written but whose record this task does not hold: more
+            // than fit in memory, or found by an earlier task that stopped before their records went
+            // out. One more walk meets each of them and emits it once its intent is stored; what it
+            // does not meet, the next sweep confirms as a candidate.
+            List<String> unreleased = ledger.adding().stream().filter(id -> !waitingAdds.containsKey(id)).toList();
+            if (!unreleased.isEmpty()) {
+                log.info("{} users found new wait for their first record without it in memory (e.g. {}): walking "
+                        + "the list once more to emit them", unreleased.size(), unreleased.get(0));
+                state = state.releasing(coverage);
+                return finish(outputs, false, usersSeen, 0, false);
+            }
+        }
         List<String> unseen = coverage.unseen(ledger);
         candidates = unseen.size();
         if (unseen.isEmpty()) {
@@ -564,7 +588,7 @@ final class UserSweep {
     }
 
     private Step finish(List<Output> outputs, boolean completed, int usersSeen, int confirmations, boolean waiting) {
-        return new Step(outputs, ledger.checkpoint(), state, completed, usersSeen, confirmations, waiting);
+        return new Step(outputs, ledger.checkpoint(), state, completed, usersSeen, confirmations, waiting, pageRead);
     }
 
     /**
