@@ -2,6 +2,7 @@ package io.closeconnect.users;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.charset.StandardCharsets;
@@ -89,12 +90,23 @@ class CloseUsersSourceIT {
             api.edit(ids.get(200));
             api.delete(ids.get(100));
             String added = api.insertAt(0);
-            List<ConsumerRecord<byte[], byte[]>> all = consume(topic, 253);
+            // Two edits, one new user, and one removal: a removal record, then a tombstone.
+            List<ConsumerRecord<byte[], byte[]>> all = consume(topic, 255);
             List<String> laterKeys = new ArrayList<>();
+            List<ConsumerRecord<byte[], byte[]>> ofRemoved = new ArrayList<>();
             for (ConsumerRecord<byte[], byte[]> record : all.subList(250, all.size())) {
-                laterKeys.add(new String(record.key(), StandardCharsets.UTF_8));
+                String key = new String(record.key(), StandardCharsets.UTF_8);
+                laterKeys.add(key);
+                if (key.equals(ids.get(100))) {
+                    ofRemoved.add(record);
+                }
             }
-            assertEquals(Set.of(ids.get(3), ids.get(200), added), new HashSet<>(laterKeys));
+            assertEquals(Set.of(ids.get(3), ids.get(200), added, ids.get(100)), new HashSet<>(laterKeys));
+            assertEquals(2, ofRemoved.size(), "a removal record and a tombstone for the deleted user");
+            JsonNode removal = readTree(ofRemoved.get(0).value());
+            assertTrue(removal.get("removed").asBoolean(), "the removal record says so: " + removal);
+            assertEquals("not_found", removal.get("removal_reason").asText());
+            assertNull(ofRemoved.get(1).value(), "then a tombstone");
             connect.deleteConnector("stream");
         }
     }
@@ -119,15 +131,18 @@ class CloseUsersSourceIT {
             assertTrue(requestsBeforeResume < 32, "the sweep must still be in progress; it made " + requestsBeforeResume);
 
             List<ConnectorOffset> offsets = connect.connectorOffsets("resume").offsets();
-            assertEquals(1, offsets.size(), offsets.toString());
-            assertTrue(offsets.get(0).offset() != null, "offsets: " + offsets);
-            assertEquals(Map.of("close_api_url", server.url("/").toString().replaceAll("/$", ""), "resource", "users"),
-                    offsets.get(0).partition());
-            long storedSkip = ((Number) offsets.get(0).offset().get("skip")).longValue();
-            assertTrue(storedSkip > 0, "a position mid-sweep was stored: " + offsets.get(0).offset());
-            assertTrue(offsets.get(0).offset().get("sweep_started") != null);
-            assertFalse(offsets.get(0).offset().toString().contains(KEY), "no key in the offset");
-
+            Map<String, Object> main = Map.of("close_api_url", server.url("/").toString().replaceAll("/$", ""),
+                    "resource", "users");
+            ConnectorOffset sweep = offsets.stream().filter(o -> o.partition().equals(main)).findFirst()
+                    .orElseThrow(() -> new AssertionError("no sweep offset: " + offsets));
+            assertTrue(sweep.offset() != null, "offsets: " + offsets);
+            long storedSkip = ((Number) sweep.offset().get("skip")).longValue();
+            assertTrue(storedSkip > 0, "a position mid-sweep was stored: " + sweep.offset());
+            assertTrue(sweep.offset().get("sweep_started") != null);
+            for (ConnectorOffset offset : offsets) {
+                assertEquals(server.url("/").toString().replaceAll("/$", ""), offset.partition().get("close_api_url"));
+                assertFalse(offset.toString().contains(KEY), "no key in an offset or a partition: " + offset);
+            }
             connect.resumeConnector("resume");
             connect.assertions().assertConnectorAndExactlyNumTasksAreRunning("resume", 1, "connector did not resume");
             List<ConsumerRecord<byte[], byte[]>> records = consumeUntilKeys(topic, new HashSet<>(ids), 120_000);

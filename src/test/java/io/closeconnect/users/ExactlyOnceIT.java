@@ -145,6 +145,10 @@ class ExactlyOnceIT {
             Set<Version> phantom = new HashSet<>(versions(delivered));
             phantom.removeAll(real);
             assertEquals(Set.of(), phantom, "delivered versions that never existed");
+            // Read as a compacted table, the topic is Close's list: every deleted user removed, no one else.
+            Map<String, Long> table = UserTopicReader.table(delivered);
+            Map<String, Long> close = UserTopicReader.tableOf(finalVersions);
+            assertEquals(close, table, UserTopicReader.difference(close, table));
             assertTrue(delivered.size() > USERS, "the churn was delivered on top of the snapshot: " + delivered.size());
             // Each committed transaction leaves a marker that takes an offset: gaps show the records
             // really went through transactions, one per poll (page).
@@ -178,7 +182,9 @@ class ExactlyOnceIT {
     private static Set<Version> versions(List<Delivered> delivered) {
         Set<Version> versions = new HashSet<>();
         for (Delivered record : delivered) {
-            versions.add(record.version());
+            if (record.isUser()) {
+                versions.add(record.version());
+            }
         }
         return versions;
     }

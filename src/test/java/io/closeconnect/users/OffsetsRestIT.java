@@ -95,18 +95,41 @@ class OffsetsRestIT {
             connect.stopConnector(CONNECTOR);
             connect.assertions().assertConnectorIsStopped(CONNECTOR, "connector did not stop");
 
-            // GET shows the documented shape.
+            // GET shows the documented shape: the sweep's offset, and the shards of the ledger of announced users.
             JsonNode stored = getOffsets();
-            assertEquals(1, stored.size(), "one partition: " + stored);
-            JsonNode partition = stored.get(0).get("partition");
-            JsonNode offset = stored.get(0).get("offset");
-            assertEquals(JSON.valueToTree(Map.of("close_api_url", apiUrl, "resource", "users")), partition);
-            assertEquals(Set.of("skip", "watermark", "sweep_started", "anchors", "recent", "order_by"), fieldNames(offset), stored.toString());
+            JsonNode partition = JSON.valueToTree(Map.of("close_api_url", apiUrl, "resource", "users"));
+            JsonNode offset = sweepOffset(stored, partition);
+            assertEquals(Set.of("skip", "watermark", "sweep_started", "anchors", "order_by", "ledger", "phase",
+                    "seen_base", "seen", "organizations"), fieldNames(offset), stored.toString());
+            // The organizations the listed users belong to: a credential of another account is refused.
+            assertEquals(FakeCloseApi.ORGANIZATION, offset.get("organizations").asText());
             assertTrue(offset.get("skip").isIntegralNumber() && offset.get("skip").asLong() >= 0, offset.toString());
             assertTrue(Timestamps.parseMicros(offset.get("watermark").asText()) < chosenMicros + 60_000_000L);
             assertTrue(offset.get("sweep_started").isNull()
                     || Timestamps.parseMicros(offset.get("sweep_started").asText()) > 0, offset.toString());
-            assertTrue(offset.get("anchors").isTextual() && offset.get("recent").isTextual(), offset.toString());
+            assertTrue(offset.get("anchors").isTextual(), offset.toString());
+            assertEquals("complete", offset.get("ledger").asText(), offset.toString());
+            Map<String, String> announced = new java.util.TreeMap<>();
+            for (JsonNode entry : stored) {
+                JsonNode shard = entry.get("partition");
+                if (shard.equals(partition)) {
+                    continue;
+                }
+                assertEquals(apiUrl, shard.get("close_api_url").asText(), stored.toString());
+                assertEquals("users.announced", shard.get("resource").asText(), stored.toString());
+                assertTrue(shard.get("shard").asText().matches("[0-9]{2}"), shard.toString());
+                assertEquals(Set.of("announced"), fieldNames(entry.get("offset")), entry.toString());
+                String list = entry.get("offset").get("announced").asText();
+                for (String version : list.isEmpty() ? new String[0] : list.split(",")) {
+                    String[] parts = version.split("@");
+                    announced.put(parts[0], parts[1]);
+                }
+            }
+            // The ledger holds exactly the live users, each with the version announced for it.
+            Map<String, Long> live = api.currentVersions();
+            assertEquals(new java.util.TreeSet<>(live.keySet()), announced.keySet(), "the ledger holds the live users");
+            live.forEach((id, micros) -> assertEquals(micros, Timestamps.parseMicros(announced.get(id)),
+                    "the version announced for " + id));
             assertFalse(stored.toString().contains(KEY), "the API key is not in the offsets");
 
             // PATCH: bad offsets are refused with a message that names the problem.
@@ -122,13 +145,13 @@ class OffsetsRestIT {
             // What GET returned goes back unchanged: its integers arrive as Long.
             Response same = patchOffset(partition, offset);
             assertEquals(200, same.getStatus(), body(same));
-            assertEquals(offset, getOffsets().get(0).get("offset"));
+            assertEquals(offset, sweepOffset(getOffsets(), partition));
 
             // PATCH the watermark back to the chosen moment: exactly the users updated since then come again.
             String chosen = Timestamps.format(chosenMicros);
             Response replay = patchOffset(partition, JSON.createObjectNode().put("watermark", chosen));
             assertEquals(200, replay.getStatus(), body(replay));
-            assertEquals(JSON.createObjectNode().put("watermark", chosen), getOffsets().get(0).get("offset"));
+            assertEquals(JSON.createObjectNode().put("watermark", chosen), sweepOffset(getOffsets(), partition));
             int beforeReplay = reader.delivered().size();
             connect.resumeConnector(CONNECTOR);
             connect.assertions().assertConnectorAndExactlyNumTasksAreRunning(CONNECTOR, 1, "connector did not resume");
@@ -177,6 +200,16 @@ class OffsetsRestIT {
         config.put(CloseUsersConfig.POLL_INTERVAL_MS, "300");
         config.put(CloseUsersConfig.WATERMARK_LAG_MS, "200");
         return config;
+    }
+
+    /** The sweep's own offset among those GET returned. */
+    private static JsonNode sweepOffset(JsonNode stored, JsonNode partition) {
+        for (JsonNode entry : stored) {
+            if (entry.get("partition").equals(partition)) {
+                return entry.get("offset");
+            }
+        }
+        throw new AssertionError("no offset for " + partition + " in " + stored);
     }
 
     private String offsetsUrl() {
