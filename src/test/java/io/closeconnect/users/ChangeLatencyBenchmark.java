@@ -65,6 +65,8 @@ final class ChangeLatencyBenchmark {
             Map<String, String> config = new HashMap<>();
             config.put(ConnectorConfig.CONNECTOR_CLASS_CONFIG, CloseUsersSourceConnector.class.getName());
             config.put(ConnectorConfig.TASKS_MAX_CONFIG, "1");
+            // The user topic exists; the heartbeat topic is created by Connect, as the sample configs do.
+            ConnectClusters.createTopicsCompacted(config);
             config.put(ConnectorConfig.KEY_CONVERTER_CLASS_CONFIG, StringConverter.class.getName());
             config.put(ConnectorConfig.VALUE_CONVERTER_CLASS_CONFIG, StringConverter.class.getName());
             config.put(CloseUsersConfig.API_KEY, HttpSweepBenchmark.KEY);

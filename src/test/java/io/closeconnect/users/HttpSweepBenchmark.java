@@ -28,12 +28,29 @@ final class HttpSweepBenchmark implements AutoCloseable {
     /** Every users answer: the nanoTime it was sent and its status. */
     final ArrayList<long[]> answers = new ArrayList<>();
     CloseUsersSourceTask task;
+    TestTaskContext context;
+    static final String TOPIC = "close-users";
+    /** Requests by kind, counted when they arrive: pages of the list, single-user lookups, /me/, anything else. */
+    final java.util.concurrent.atomic.AtomicInteger listRequests = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger lookupRequests = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger meRequests = new java.util.concurrent.atomic.AtomicInteger();
+    final java.util.concurrent.atomic.AtomicInteger otherRequests = new java.util.concurrent.atomic.AtomicInteger();
 
     HttpSweepBenchmark(FakeCloseApi api) throws Exception {
         this.api = api;
         server.setDispatcher(new Dispatcher() {
             @Override
             public MockResponse dispatch(RecordedRequest request) throws InterruptedException {
+                String path = request.getUrl().encodedPath();
+                if (path.equals("/api/v1/user/")) {
+                    listRequests.incrementAndGet();
+                } else if (path.startsWith("/api/v1/user/")) {
+                    lookupRequests.incrementAndGet();
+                } else if (path.equals("/api/v1/me/")) {
+                    meRequests.incrementAndGet();
+                } else {
+                    otherRequests.incrementAndGet();
+                }
                 MockResponse response = api.dispatch(request);
                 synchronized (answers) {
                     answers.add(new long[] {System.nanoTime(), response.getCode()});
@@ -80,16 +97,26 @@ final class HttpSweepBenchmark implements AutoCloseable {
         }
     }
 
-    void startTask(int pageSize, long pollIntervalMs) {
+    /**
+     * Starts the task with the settings a user would give, plus {@code extra} (for example
+     * {@code page.size}; left out, the default applies). The context acks and commits every batch,
+     * as an at-least-once worker does ({@link TestTaskContext#pollAndCommit}).
+     */
+    void startTask(long pollIntervalMs, Map<String, String> extra) {
         Map<String, String> props = new HashMap<>();
         props.put(CloseUsersConfig.API_KEY, KEY);
         props.put(CloseUsersConfig.API_URL, server.url("/").toString());
-        props.put(CloseUsersConfig.TOPIC, "close-users");
-        props.put(CloseUsersConfig.PAGE_SIZE, Integer.toString(pageSize));
+        props.put(CloseUsersConfig.TOPIC, TOPIC);
         props.put(CloseUsersConfig.POLL_INTERVAL_MS, Long.toString(pollIntervalMs));
+        props.putAll(extra);
         task = new CloseUsersSourceTask();
-        task.initialize(new TestTaskContext(props));
+        context = new TestTaskContext(props);
+        task.initialize(context);
         task.start(props);
+    }
+
+    void startTask(int pageSize, long pollIntervalMs) {
+        startTask(pollIntervalMs, Map.of(CloseUsersConfig.PAGE_SIZE, Integer.toString(pageSize)));
     }
 
     /** Forgets the requests MockWebServer keeps for takeRequest(), so they do not count as retained heap. */
@@ -113,56 +140,193 @@ final class HttpSweepBenchmark implements AutoCloseable {
         server.close();
     }
 
-    // ------------------------------------------------------------------ (b) sweep scale
-
-    record ScaleResult(int users, int pageSize, long snapshotMs, int snapshotRequests, long emptySweepMs,
-                       int emptySweepRequests, long expectedRequests, long baselineBytes,
-                       long retainedMidSweepBytes, long retainedAfterSweepBytes) {
+    int totalRequests() {
+        return listRequests.get() + lookupRequests.get() + meRequests.get() + otherRequests.get();
     }
 
-    static ScaleResult scale(int n, int pageSize) throws Exception {
-        // Users last changed an hour before the sweeps, as in an account at rest (see BENCHMARKS.md for
-        // what happens when they all changed within watermark.lag.ms).
+    // ------------------------------------------------------------------ one sweep, measured
+
+    /**
+     * What one sweep cost, from the poll that started it to the poll that completed it.
+     *
+     * @param list        requests for pages of the list ({@code GET /api/v1/user/})
+     * @param lookups     single-user requests ({@code GET /api/v1/user/{id}/}): removal confirmations
+     * @param me          {@code GET /api/v1/me/} requests
+     * @param other       any other request
+     * @param userRecords records on the user topic with a value: users and removal records
+     * @param tombstones  records on the user topic with a null value
+     * @param wallMs      wall time of the sweep, the pauses included
+     * @param waitingMs   wall time of the polls that returned nothing and sent no request: the pauses
+     *                    of a sweep that only waits for its intents to be stored
+     *                    ({@code CloseUsersSourceTask.WAITING_STEP_PAUSE_MS}, 500 ms a step)
+     */
+    record SweepCounts(int list, int lookups, int me, int other, int userRecords, int tombstones, long wallMs,
+                       long waitingMs) {
+        int requests() {
+            return list + lookups + me + other;
+        }
+    }
+
+    /**
+     * Polls the task as an at-least-once worker does (ack and commit after every poll) until a
+     * sweep completes, i.e. until a poll's last record, the heartbeat of the sweep's partition, says
+     * no sweep is in progress any more.
+     *
+     * @param probe     sees every record's partition and offset (its time is not counted); may be null
+     * @param onWaiting told the nanoseconds of each poll that returned nothing and sent no request
+     */
+    SweepCounts sweep(OffsetProbe probe, java.util.function.LongConsumer onWaiting) throws InterruptedException {
+        int list0 = listRequests.get();
+        int lookups0 = lookupRequests.get();
+        int me0 = meRequests.get();
+        int other0 = otherRequests.get();
+        long start = System.nanoTime();
+        long deadline = start + TimeUnit.MINUTES.toNanos(20);
+        long waiting = 0;
+        long probing = 0;
+        int userRecords = 0;
+        int tombstones = 0;
+        while (true) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("a sweep did not complete in 20 minutes");
+            }
+            int before = totalRequests();
+            long t0 = System.nanoTime();
+            List<SourceRecord> batch = context.pollAndCommit(task);
+            long dt = System.nanoTime() - t0;
+            if (batch == null) {
+                if (totalRequests() == before) {
+                    waiting += dt;
+                    if (onWaiting != null) {
+                        onWaiting.accept(dt);
+                    }
+                }
+                continue;
+            }
+            for (SourceRecord record : batch) {
+                if (record.topic().equals(TOPIC)) {
+                    if (record.value() == null) {
+                        tombstones++;
+                    } else {
+                        userRecords++;
+                    }
+                }
+            }
+            if (probe != null) {
+                long p0 = System.nanoTime();
+                probe.observe(batch);
+                probing += System.nanoTime() - p0;
+            }
+            SourceRecord last = batch.get(batch.size() - 1);
+            if (!((org.apache.kafka.connect.data.Struct) last.value()).getBoolean("sweep_in_progress")) {
+                break;
+            }
+        }
+        long wall = System.nanoTime() - start - probing;
+        return new SweepCounts(listRequests.get() - list0, lookupRequests.get() - lookups0, meRequests.get() - me0,
+                otherRequests.get() - other0, userRecords, tombstones, wall / 1_000_000, waiting / 1_000_000);
+    }
+
+    /** Sweeps until {@code users} user records came out: the initial snapshot, one sweep or more. */
+    List<SweepCounts> snapshot(int users, OffsetProbe probe) throws InterruptedException {
+        List<SweepCounts> sweeps = new ArrayList<>();
+        int emitted = 0;
+        while (emitted < users) {
+            if (sweeps.size() == 5) {
+                throw new IllegalStateException("5 sweeps emitted " + emitted + " of " + users + " users");
+            }
+            SweepCounts sweep = sweep(probe, null);
+            sweeps.add(sweep);
+            emitted += sweep.userRecords();
+        }
+        return sweeps;
+    }
+
+    /**
+     * The size of the offset records the task's records make a worker write: for each source
+     * partition, the key and value that Connect's offset writer produces with its internal
+     * {@code JsonConverter} ({@code schemas.enable=false}): key {@code ["<connector>", <partition>]},
+     * value the offset map as JSON. Sizes are taken whenever a partition's offset changes.
+     */
+    static final class OffsetProbe {
+        static final String CONNECTOR = "close-users";
+        private final org.apache.kafka.connect.json.JsonConverter json = new org.apache.kafka.connect.json.JsonConverter();
+        private final Map<Map<String, ?>, Object> lastOffset = new HashMap<>();
+        private final Map<Map<String, ?>, Integer> lastSize = new HashMap<>();
+        int largest;
+        Map<String, ?> largestPartition;
+        int largestMain;
+        int largestShard;
+        int changes;
+
+        OffsetProbe() {
+            json.configure(Map.of("schemas.enable", "false"), false);
+        }
+
+        void observe(List<SourceRecord> batch) {
+            for (SourceRecord record : batch) {
+                Map<String, ?> partition = record.sourcePartition();
+                Map<String, ?> offset = record.sourceOffset();
+                if (lastOffset.get(partition) == offset) {
+                    continue;
+                }
+                int size = size(partition, offset);
+                changes++;
+                lastOffset.put(partition, offset);
+                lastSize.put(partition, size);
+                if (size > largest) {
+                    largest = size;
+                    largestPartition = partition;
+                }
+                if (UserLedger.RESOURCE.equals(partition.get(SweepState.PARTITION_RESOURCE))) {
+                    largestShard = Math.max(largestShard, size);
+                } else {
+                    largestMain = Math.max(largestMain, size);
+                }
+            }
+        }
+
+        int size(Map<String, ?> partition, Map<String, ?> offset) {
+            byte[] key = json.fromConnectData(CONNECTOR, null, java.util.Arrays.asList(CONNECTOR, partition));
+            byte[] value = json.fromConnectData(CONNECTOR, null, offset);
+            return key.length + value.length;
+        }
+
+        /** The offsets stored now, one record per partition: how many bytes in all. */
+        long total() {
+            return lastSize.values().stream().mapToLong(Integer::longValue).sum();
+        }
+
+        int partitions() {
+            return lastSize.size();
+        }
+    }
+
+    // ------------------------------------------------------------------ (b) requests per sweep, offsets, heap
+
+    /**
+     * @param snapshot  the sweeps that emitted every user once
+     * @param unchanged the sweep after them over the unchanged list
+     * @param airbyte   Airbyte's requests for the same list: ceil(N / 1000) + 1
+     */
+    record ScaleResult(int users, List<SweepCounts> snapshot, SweepCounts unchanged, long airbyte,
+                       OffsetProbe offsets, long retainedAfterSweepBytes) {
+    }
+
+    /** The task with its default settings over N users at rest, against the fake without delay or rate limit. */
+    static ScaleResult scale(int n) throws Exception {
         FakeCloseApi api = new FakeCloseApi(KEY, n, true);
         api.addUsers(n);
         api.advanceClock(3_600_000_000L);
         try (HttpSweepBenchmark bench = new HttpSweepBenchmark(api)) {
             long baseline = usedHeapAfterGc();
-            bench.startTask(pageSize, 0);
-            // Sweep 1, the snapshot: every user is emitted once; the last page completes the sweep.
-            long start = System.nanoTime();
-            long records = 0;
-            long mid = -1;
-            int requestsBefore = 0;
-            while (records < n) {
-                List<SourceRecord> batch = bench.task.poll();
-                records += batch == null ? 0 : batch.size();
-                if (mid < 0 && records >= n * 9L / 10) {
-                    long paused = System.nanoTime();
-                    bench.drainRecordedRequests();
-                    int before = api.requestCount();
-                    api.forgetRequests();
-                    synchronized (bench.answers) {
-                        bench.answers.clear();
-                        bench.answers.trimToSize();
-                    }
-                    mid = usedHeapAfterGc() - baseline;
-                    requestsBefore = before;
-                    start += System.nanoTime() - paused;
-                }
+            bench.startTask(0, Map.of());
+            OffsetProbe probe = new OffsetProbe();
+            List<SweepCounts> snapshot = bench.snapshot(n, probe);
+            SweepCounts unchanged = bench.sweep(probe, null);
+            if (unchanged.userRecords() != 0 || unchanged.tombstones() != 0) {
+                throw new IllegalStateException("an unchanged list emitted " + unchanged.userRecords() + " records");
             }
-            long snapshotMs = (System.nanoTime() - start) / 1_000_000;
-            int snapshotRequests = requestsBefore + api.requestCount();
-            // Sweep 2: nothing changed, nothing is emitted; it ends after as many requests again.
-            start = System.nanoTime();
-            while (requestsBefore + api.requestCount() < 2 * snapshotRequests) {
-                List<SourceRecord> batch = bench.task.poll();
-                if (batch != null) {
-                    throw new IllegalStateException("an unchanged list emitted " + batch.size() + " records");
-                }
-            }
-            long emptyMs = (System.nanoTime() - start) / 1_000_000;
-            int emptyRequests = requestsBefore + api.requestCount() - snapshotRequests;
             // The fake's and this harness's logs of requests grow with N; they are not the task's.
             bench.drainRecordedRequests();
             api.forgetRequests();
@@ -171,9 +335,201 @@ final class HttpSweepBenchmark implements AutoCloseable {
                 bench.answers.trimToSize();
             }
             long after = usedHeapAfterGc() - baseline;
-            long expected = (n + pageSize - 1) / pageSize;
-            return new ScaleResult(n, pageSize, snapshotMs, snapshotRequests, emptyMs, emptyRequests, expected,
-                    baseline, mid, after);
+            return new ScaleResult(n, snapshot, unchanged, (n + 999) / 1000 + 1, probe, after);
+        }
+    }
+
+    // ------------------------------------------------------------------ sweep duration with a slow Close
+
+    record DurationResult(int users, long delayMs, List<SweepCounts> snapshot, SweepCounts unchanged) {
+    }
+
+    /** The task with its default settings over N users at rest, against the fake answering each request after {@code delayMs}. */
+    static DurationResult duration(int n, long delayMs) throws Exception {
+        FakeCloseApi api = new FakeCloseApi(KEY, n, true);
+        api.addUsers(n);
+        api.advanceClock(3_600_000_000L);
+        api.responseDelayMs(delayMs);
+        try (HttpSweepBenchmark bench = new HttpSweepBenchmark(api)) {
+            bench.startTask(0, Map.of());
+            List<SweepCounts> snapshot = bench.snapshot(n, null);
+            SweepCounts unchanged = bench.sweep(null, null);
+            return new DurationResult(n, delayMs, snapshot, unchanged);
+        }
+    }
+
+    // ------------------------------------------------------------------ removals
+
+    record RemovalResult(boolean exactlyOnce, int users, int removed, SweepCounts unchanged, SweepCounts withRemovals,
+                         SweepCounts after) {
+    }
+
+    /**
+     * N users at rest, default settings; after the snapshot and one unchanged sweep, {@code removed}
+     * users leave between two sweeps (half deleted, answering 404; half moved to another
+     * organization, answering 200 elsewhere). The sweep that finds them, and the one after.
+     */
+    static RemovalResult removals(int n, int removed, boolean exactlyOnce) throws Exception {
+        FakeCloseApi api = new FakeCloseApi(KEY, n + 7, true);
+        api.addUsers(n);
+        api.advanceClock(3_600_000_000L);
+        try (HttpSweepBenchmark bench = new HttpSweepBenchmark(api)) {
+            bench.startTask(0, exactlyOnce ? Map.of(TestTaskContext.EXACTLY_ONCE_SUPPORT, "required") : Map.of());
+            bench.snapshot(n, null);
+            SweepCounts unchanged = bench.sweep(null, null);
+            java.util.Random random = new java.util.Random(11);
+            for (int i = 0; i < removed; i++) {
+                String id = api.userIdAt(random.nextInt(api.userCount()));
+                if (i % 2 == 0) {
+                    api.delete(id);
+                } else {
+                    api.leaveOrganization(id);
+                }
+            }
+            api.advanceClock(60_000_000L);
+            SweepCounts withRemovals = bench.sweep(null, null);
+            SweepCounts after = bench.sweep(null, null);
+            return new RemovalResult(exactlyOnce, n, removed, unchanged, withRemovals, after);
+        }
+    }
+
+    // ------------------------------------------------------------------ churn
+
+    private static final String[] FIRST = {"Ada", "Grace", "Alan", "Edsger", "Barbara", "Donald", "Frances", "Ken"};
+    private static final String[] LAST = {"Lovelace", "Hopper", "Turing", "Dijkstra", "Liskov", "Knuth", "Allen", "Thompson"};
+
+    /**
+     * @param frozen      list requests of each sweep over the same list, frozen
+     * @param sweeps      the measured sweeps under churn
+     * @param changes     changes made during the measured sweeps
+     * @param simSeconds  simulated time of the measured sweeps
+     * @param walk        how the measured sweeps moved through the list, from the fake's log of {@code _skip}s
+     */
+    record ChurnResult(FakeCloseApi.Order order, int pageSize, int users, List<SweepCounts> frozen,
+                       List<SweepCounts> sweeps, int changes, double simSeconds, int usersAtEnd, Walk walk) {
+        double frozenList() {
+            return frozen.stream().mapToInt(SweepCounts::list).average().orElse(0);
+        }
+
+        double meanList() {
+            return sweeps.stream().mapToInt(SweepCounts::list).average().orElse(0);
+        }
+
+        int maxList() {
+            return sweeps.stream().mapToInt(SweepCounts::list).max().orElse(0);
+        }
+
+        double meanRequests() {
+            return sweeps.stream().mapToInt(SweepCounts::requests).average().orElse(0);
+        }
+    }
+
+    /**
+     * Steady churn on a simulated clock. Every request (page, lookup, /me/) takes {@code latencyMs}
+     * of simulated time, and the polls that only pause (a sweep waiting for its intents to be
+     * stored) take their real time; changes come at {@code perSecond} of that clock and are made
+     * just before the request during which they fall. So changes interleave with the walk as they
+     * would against a Close that answers in {@code latencyMs}, without waiting for it.
+     *
+     * <p>The changes, drawn from a fixed seed: 60% edits, 20% renames, 10% new users, 10% users
+     * deleted. In the creation order (the fake's default order) a new user is added at the end; in
+     * the name order it lands where its name sorts; in the date_updated order every edit, rename and
+     * new user goes to the end.
+     */
+    static ChurnResult churn(FakeCloseApi.Order order, int pageSize, int users, double perSecond, long latencyMs,
+                             int frozenSweeps, int warmupSweeps, int measuredSweeps, long seed) throws Exception {
+        FakeCloseApi api = new FakeCloseApi(KEY, seed, true).order(order);
+        api.addUsers(users);
+        api.advanceClock(3_600_000_000L);
+        try (HttpSweepBenchmark bench = new HttpSweepBenchmark(api)) {
+            Map<String, String> props = new HashMap<>();
+            props.put(CloseUsersConfig.PAGE_SIZE, Integer.toString(pageSize));
+            if (!api.orderBy().isEmpty()) {
+                props.put(CloseUsersConfig.ORDER_BY, api.orderBy());
+            }
+            bench.startTask(0, props);
+            bench.snapshot(users, null);
+            List<SweepCounts> frozen = new ArrayList<>();
+            for (int i = 0; i < frozenSweeps; i++) {
+                frozen.add(bench.sweep(null, null));
+            }
+            java.util.Random random = new java.util.Random(seed);
+            long latencyMicros = latencyMs * 1_000L;
+            java.util.concurrent.atomic.AtomicLong pausedMicros = new java.util.concurrent.atomic.AtomicLong();
+            long[] clock = {0, 0}; // simulated micros, changes made
+            api.beforeEachRequest(fake -> {
+                long step = latencyMicros + pausedMicros.getAndSet(0);
+                clock[0] += step;
+                fake.advanceClock(step);
+                long due = (long) Math.floor(clock[0] / 1e6 * perSecond);
+                while (clock[1] < due) {
+                    change(fake, random, order);
+                    clock[1]++;
+                }
+            });
+            java.util.function.LongConsumer paused = nanos -> pausedMicros.addAndGet(nanos / 1_000);
+            for (int i = 0; i < warmupSweeps; i++) {
+                bench.sweep(null, paused);
+            }
+            long clockAt;
+            long changesAt;
+            synchronized (api) {
+                clockAt = clock[0];
+                changesAt = clock[1];
+            }
+            List<SweepCounts> sweeps = new ArrayList<>();
+            List<List<Long>> skips = new ArrayList<>();
+            for (int i = 0; i < measuredSweeps; i++) {
+                int from = api.requestCount();
+                sweeps.add(bench.sweep(null, paused));
+                skips.add(api.requestedSkips().subList(from, api.requestCount()));
+            }
+            synchronized (api) {
+                return new ChurnResult(order, pageSize, users, frozen, sweeps, (int) (clock[1] - changesAt),
+                        (clock[0] - clockAt) / 1e6, api.userCount(), Walk.of(skips));
+            }
+        }
+    }
+
+    /**
+     * How walks moved, over several sweeps: requests that stepped back (a {@code _skip} below the
+     * previous one, not 0), walks restarted from 0 within a sweep, and the mean advance of the
+     * requests that moved forward (page size minus the overlap, minus users found ahead again).
+     */
+    record Walk(int stepBacks, int restarts, double meanAdvance) {
+        static Walk of(List<List<Long>> sweeps) {
+            int back = 0;
+            int restarts = 0;
+            long advanced = 0;
+            int forward = 0;
+            for (List<Long> skips : sweeps) {
+                for (int i = 1; i < skips.size(); i++) {
+                    long step = skips.get(i) - skips.get(i - 1);
+                    if (skips.get(i) == 0) {
+                        restarts++;
+                    } else if (step < 0) {
+                        back++;
+                    } else {
+                        advanced += step;
+                        forward++;
+                    }
+                }
+            }
+            return new Walk(back, restarts, forward == 0 ? 0 : advanced / (double) forward);
+        }
+    }
+
+    private static void change(FakeCloseApi api, java.util.Random random, FakeCloseApi.Order order) {
+        int pick = random.nextInt(10);
+        String id = api.userIdAt(random.nextInt(api.userCount()));
+        if (pick < 6) {
+            api.edit(id);
+        } else if (pick < 8) {
+            api.rename(id, FIRST[random.nextInt(FIRST.length)], LAST[random.nextInt(LAST.length)] + random.nextInt(1000));
+        } else if (pick < 9) {
+            api.insertAt(order == FakeCloseApi.Order.DEFAULT ? api.userCount() : random.nextInt(api.userCount() + 1));
+        } else {
+            api.delete(id);
         }
     }
 
@@ -204,7 +560,7 @@ final class HttpSweepBenchmark implements AutoCloseable {
             long end = start + runMillis * 1_000_000L;
             long records = 0;
             while (System.nanoTime() < end) {
-                List<SourceRecord> batch = bench.task.poll();
+                List<SourceRecord> batch = bench.context.pollAndCommit(bench.task);
                 records += batch == null ? 0 : batch.size();
             }
             bench.task.stop();
