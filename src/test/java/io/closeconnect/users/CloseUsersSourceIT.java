@@ -151,7 +151,14 @@ class CloseUsersSourceIT {
             assertFalse(after.isEmpty());
             assertTrue(after.get(0) >= storedSkip - 9 && after.get(0) <= storedSkip,
                     "the first request after resuming is at the stored _skip " + storedSkip + ": " + after);
-            assertFalse(after.contains(0L), "the sweep was not started over: " + after);
+            // The walk goes on from there to the end of the list before anything is read at the top
+            // again (the users whose intents the stopped task stored, but not their records, go out
+            // in one more walk from the top).
+            int top = after.indexOf(0L);
+            for (int i = 1; i < (top < 0 ? after.size() : top); i++) {
+                assertTrue(after.get(i) > after.get(i - 1), "the sweep was not started over: " + after);
+            }
+            assertTrue(top < 0 || after.get(top - 1) >= 300 - 10, "the walk reached the end first: " + after);
             assertTrue(records.size() < 300 + 20, "few duplicates: " + records.size() + " records for 300 users");
             connect.deleteConnector("resume");
         }

@@ -90,6 +90,10 @@ class OffsetsRestIT {
             Set<Version> updatedSinceChosen = current(api, ids.get(10), ids.get(20), ids.get(21), inserted);
             assertEquals(updatedSinceChosen, updatedAfter(api, chosenMicros), "the batches straddle the chosen moment");
             reader.readUntil(d -> versions(d).containsAll(updatedSinceChosen), 60_000, "the second batch");
+            // The removal goes out once its intent is stored, and confirmed again: a tombstone last.
+            String deleted = ids.get(30);
+            reader.readUntil(d -> d.stream().anyMatch(r -> r.id().equals(deleted)
+                    && r.kind() == UserTopicReader.Kind.TOMBSTONE), 60_000, "the removal");
             awaitSweeps(api, 1);
 
             connect.stopConnector(CONNECTOR);

@@ -160,7 +160,11 @@ class RemovalsIT {
                 List<Delivered> held = reader.readToEnd(30_000);
                 assertEquals(List.of(), held.stream().filter(d -> !d.isUser()).toList(), "nothing announced removed");
                 assertEquals(200, UserTopicReader.table(held).size());
-                assertEquals(holds, errors(events), "the only ERROR lines are the held sweeps' lines, one per sweep");
+                // More sweeps may have held them meanwhile: every ERROR line is a held sweep's, naming the set.
+                for (String line : errors(events)) {
+                    Matcher matcher = HOLDING.matcher(line);
+                    assertTrue(matcher.find() && matcher.group(2).equals(token), "no other ERROR: " + line);
+                }
                 assertTrue(holds.size() <= metric(metrics, SyncMetrics.SWEEPS_COMPLETED) - completedBefore + 1,
                         holds.size() + " ERROR lines for at most one sweep each");
 

@@ -278,17 +278,21 @@ public final class Quickstart {
     }
 
     /**
-     * One line per record, in fixed columns whatever the lengths: time, user id, created, updated or
-     * removed (a tombstone), date_updated, the name (cut to {@value #NAME_WIDTH} characters), and
+     * One line per record, in fixed columns whatever the lengths: time, user id, created, updated,
+     * removed (a removal record: when, and why) or forget (a tombstone), date_updated, the name (cut to {@value #NAME_WIDTH} characters), and
      * the email last, where its length moves nothing.
      */
     static String describe(LocalTime now, String key, String value) {
         String prefix = now.format(CLOCK) + "  " + pad(key, ID_WIDTH) + "  ";
         if (value == null) {
-            return prefix + "removed";
+            return prefix + pad("forget", 7) + "  (tombstone: a compacted topic forgets the user)";
         }
         try {
             JsonNode user = JSON.readTree(value);
+            if (user.path("removed").asBoolean(false)) {
+                return prefix + pad("removed", 7) + "  " + UPDATED.format(Instant.ofEpochMilli(user.path("removed_at").asLong()))
+                        + "  (" + user.path("removal_reason").asText("") + ")";
+            }
             long created = user.path("date_created").asLong();
             long updated = user.path("date_updated").asLong();
             String name = (user.path("first_name").asText("") + " " + user.path("last_name").asText("")).trim();

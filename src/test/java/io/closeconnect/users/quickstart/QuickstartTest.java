@@ -48,10 +48,15 @@ class QuickstartTest {
     }
 
     @Test
-    void aTombstoneSaysRemovedInTheSameColumn() {
+    void aRemovalRecordAndATombstoneSaySoInTheSameColumn() {
         String id = "user_" + "b".repeat(43);
         String created = Quickstart.describe(NOW, id, user(id, "Ada", "Lovelace", "ada@example.com", 1, 1));
-        String removed = Quickstart.describe(NOW, id, null);
-        assertEquals(created.indexOf("created"), removed.indexOf("removed"), removed);
+        String removal = Quickstart.describe(NOW, id, "{\"id\": \"" + id + "\", \"date_updated\": 1, \"removed\": true, "
+                + "\"removed_at\": 7, \"removal_reason\": \"not_found\"}");
+        String tombstone = Quickstart.describe(NOW, id, null);
+        assertEquals(created.indexOf("created"), removal.indexOf("removed"), removal);
+        assertEquals(created.indexOf("1970-01-01T00:00:00.001Z"), removal.indexOf("1970-01-01T00:00:00.007Z"), removal);
+        assertTrue(removal.endsWith("(not_found)"), removal);
+        assertEquals(created.indexOf("created"), tombstone.indexOf("forget"), tombstone);
     }
 }
