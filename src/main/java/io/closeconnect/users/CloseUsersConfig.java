@@ -200,7 +200,8 @@ public final class CloseUsersConfig extends AbstractConfig {
                 "The safety valve against mass removal: a sweep that finds more announced users missing than this "
                         + "share of them (in percent), and more than " + REMOVAL_HOLD_MIN + ", holds every one of "
                         + "those removals: none is announced, an ERROR line says how many and how to release them, "
-                        + "and the next sweeps check them again. 100 turns the valve off.",
+                        + "and the next sweeps check them again. A sweep that misses every announced user is held "
+                        + "whatever " + REMOVAL_HOLD_MIN + " says. 100 turns the valve off.",
                 GROUP_REMOVALS, ++order, Width.SHORT, "Hold removals above (%)");
         def.define(REMOVAL_HOLD_MIN, Type.INT, 10, Range.between(0, 1_000_000), Importance.MEDIUM,
                 "The number of removals one sweep may always make, whatever " + REMOVAL_HOLD_PERCENT + " says, so "
