@@ -466,8 +466,8 @@ final class UserSweep {
             // does not meet, the next sweep confirms as a candidate.
             List<String> unreleased = ledger.adding().stream().filter(id -> !waitingAdds.containsKey(id)).toList();
             if (!unreleased.isEmpty()) {
-                log.info("{} users found new wait for their first record without it in memory (e.g. {}): walking "
-                        + "the list once more to emit them", unreleased.size(), unreleased.get(0));
+                log.info("Walking the list once more: {} new users have a stored intent but no record in memory (e.g. {})",
+                        unreleased.size(), unreleased.get(0));
                 state = state.releasing(coverage);
                 return finish(outputs, false, usersSeen, 0, false);
             }
