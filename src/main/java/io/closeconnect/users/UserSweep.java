@@ -380,6 +380,12 @@ final class UserSweep {
         int start = 0;
         if (!state.anchors().isEmpty()) {
             int anchorAt = indexOfNewestAnchor(users);
+            if (anchorAt >= 0 && request > 0 && beginsInsideTiedRun(users, anchorAt)) {
+                // Users removed behind the position moved the page's start into the run of tied
+                // users: one of them that the server now returns ahead of the anchor may lie before
+                // the page. Only a page that starts before the run proves the run was read whole.
+                anchorAt = -1;
+            }
             if (anchorAt >= 0) {
                 start = anchorAt + 1;
                 misses = 0;
@@ -392,8 +398,8 @@ final class UserSweep {
                 overlap = Math.min(maxOverlap(), Math.max(2, overlap * 2));
                 expectedAnchorAt = -1;
                 runStart = -1;
-                log.debug("No anchor in the page at _skip={}: users were removed behind the position, stepping back "
-                        + "to {} with an overlap of {}", request, back, overlap);
+                log.debug("No anchor in the page at _skip={} (or it starts among users with the same name): users were "
+                        + "removed behind the position, stepping back to {} with an overlap of {}", request, back, overlap);
                 state = state.walked(back, state.anchors(), coverage);
                 return finish(outputs, false, users.size(), 0, false);
             } else {
@@ -762,6 +768,20 @@ final class UserSweep {
             anchors.add(SweepState.Version.of(users.get(i)));
         }
         return anchors;
+    }
+
+    /**
+     * In a name order: whether the page starts among users tied with the run the walk is in (the
+     * users tied with the last one read, or with the anchor found when a restart lost that run). Those
+     * users may come back in any order, so one not read yet may lie just before the page.
+     */
+    private boolean beginsInsideTiedRun(List<CloseUser> users, int anchorAt) {
+        String order = state.orderBy();
+        if (order == null || order.isEmpty()) {
+            return false;
+        }
+        String key = runKey != null ? runKey : sortKey(users.get(anchorAt));
+        return sortKey(users.get(0)).equals(key);
     }
 
     private int indexOfNewestAnchor(List<CloseUser> users) {
