@@ -486,14 +486,17 @@ final class UserSweep {
         RemovalValve.Decision decision = valve.judge(unseen, coverage.size());
         if (decision.hold()) {
             held = unseen.size();
+            String why = held >= coverage.size()
+                    ? "every announced user, which no sweep removes without a release"
+                    : "more than the " + decision.threshold() + " one sweep may remove";
             log.error("Holding {} removals: {} of the {} announced users are missing from the sweep that just ended, "
-                            + "more than the {} one sweep may remove ({}={}% of them, at least {}). None of them is "
+                            + "{} ({}={}% of them, at least {}). None of them is "
                             + "announced, and every sweep checks them again. A wrong key, a change in the key user's "
                             + "permissions or a Close incident look like this: check the credential first. If these "
                             + "users really left, release exactly this set by adding \"{}\": \"{}\" to the connector's "
                             + "configuration (PUT /connectors/<name>/config); the next sweep then confirms each of them "
                             + "with Close before announcing it.",
-                    held, held, coverage.size(), decision.threshold(), CloseUsersConfig.REMOVAL_HOLD_PERCENT,
+                    held, held, coverage.size(), why, CloseUsersConfig.REMOVAL_HOLD_PERCENT,
                     valve.percent(), CloseUsersConfig.REMOVAL_HOLD_MIN + "=" + valve.minimum(),
                     CloseUsersConfig.REMOVAL_RELEASE, decision.token());
             return completeOrWait(outputs, usersSeen, 0);

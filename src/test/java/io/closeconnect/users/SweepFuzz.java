@@ -85,7 +85,9 @@ final class SweepFuzz {
             removals += other.removals;
             crashes += other.crashes;
             other.examples.forEach(this::example);
-            notes.addAll(other.notes.stream().filter(note -> notes.size() < 6).toList());
+            for (String note : other.notes) {
+                note(note.contains(": missed version ") ? "missed version" : "late removal", note);
+            }
         }
 
         void note(String kind, String text) {
