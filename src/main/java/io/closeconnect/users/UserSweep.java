@@ -380,6 +380,12 @@ final class UserSweep {
         int start = 0;
         if (!state.anchors().isEmpty()) {
             int anchorAt = indexOfNewestAnchor(users);
+            if (anchorAt >= 0 && request > 0 && beginsInsideTiedRun(users, anchorAt)) {
+                // Users removed behind the position moved the page's start into the run of tied
+                // users: one of them that the server now returns ahead of the anchor may lie before
+                // the page. Only a page that starts before the run proves the run was read whole.
+                anchorAt = -1;
+            }
             if (anchorAt >= 0) {
                 start = anchorAt + 1;
                 misses = 0;
@@ -392,8 +398,8 @@ final class UserSweep {
                 overlap = Math.min(maxOverlap(), Math.max(2, overlap * 2));
                 expectedAnchorAt = -1;
                 runStart = -1;
-                log.debug("No anchor in the page at _skip={}: users were removed behind the position, stepping back "
-                        + "to {} with an overlap of {}", request, back, overlap);
+                log.debug("No anchor in the page at _skip={} (or it starts among users with the same name): users were "
+                        + "removed behind the position, stepping back to {} with an overlap of {}", request, back, overlap);
                 state = state.walked(back, state.anchors(), coverage);
                 return finish(outputs, false, users.size(), 0, false);
             } else {
@@ -480,14 +486,17 @@ final class UserSweep {
         RemovalValve.Decision decision = valve.judge(unseen, coverage.size());
         if (decision.hold()) {
             held = unseen.size();
+            String why = held >= coverage.size()
+                    ? "every announced user, which no sweep removes without a release"
+                    : "more than the " + decision.threshold() + " one sweep may remove";
             log.error("Holding {} removals: {} of the {} announced users are missing from the sweep that just ended, "
-                            + "more than the {} one sweep may remove ({}={}% of them, at least {}). None of them is "
+                            + "{} ({}={}% of them, at least {}). None of them is "
                             + "announced, and every sweep checks them again. A wrong key, a change in the key user's "
                             + "permissions or a Close incident look like this: check the credential first. If these "
                             + "users really left, release exactly this set by adding \"{}\": \"{}\" to the connector's "
                             + "configuration (PUT /connectors/<name>/config); the next sweep then confirms each of them "
                             + "with Close before announcing it.",
-                    held, held, coverage.size(), decision.threshold(), CloseUsersConfig.REMOVAL_HOLD_PERCENT,
+                    held, held, coverage.size(), why, CloseUsersConfig.REMOVAL_HOLD_PERCENT,
                     valve.percent(), CloseUsersConfig.REMOVAL_HOLD_MIN + "=" + valve.minimum(),
                     CloseUsersConfig.REMOVAL_RELEASE, decision.token());
             return completeOrWait(outputs, usersSeen, 0);
@@ -762,6 +771,20 @@ final class UserSweep {
             anchors.add(SweepState.Version.of(users.get(i)));
         }
         return anchors;
+    }
+
+    /**
+     * In a name order: whether the page starts among users tied with the run the walk is in (the
+     * users tied with the last one read, or with the anchor found when a restart lost that run). Those
+     * users may come back in any order, so one not read yet may lie just before the page.
+     */
+    private boolean beginsInsideTiedRun(List<CloseUser> users, int anchorAt) {
+        String order = state.orderBy();
+        if (order == null || order.isEmpty()) {
+            return false;
+        }
+        String key = runKey != null ? runKey : sortKey(users.get(anchorAt));
+        return sortKey(users.get(0)).equals(key);
     }
 
     private int indexOfNewestAnchor(List<CloseUser> users) {

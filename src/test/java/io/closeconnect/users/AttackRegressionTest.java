@@ -117,8 +117,19 @@ class AttackRegressionTest {
         UserSweep sweep = sweepOver(account);
         sweep(sweep);
         account.users = new ArrayList<>();
-        assertEquals(0, sweep(sweep), "below the minimum of 10, but every one of them");
+        LogCapture capture = new LogCapture();
+        org.apache.log4j.Logger.getRootLogger().addAppender(capture);
+        try {
+            assertEquals(0, sweep(sweep), "below the minimum of 10, but every one of them");
+        } finally {
+            org.apache.log4j.Logger.getRootLogger().removeAppender(capture);
+        }
         assertEquals(8, sweep.lastRemovals().held());
+        assertEquals(1, capture.errors().size(), capture.errors().toString());
+        String error = capture.errors().get(0);
+        assertTrue(error.contains("8 of the 8 announced users are missing")
+                && error.contains("every announced user, which no sweep removes without a release")
+                && !error.contains("more than the"), error);
         account.users = new ArrayList<>(List.of(user("user_0", "orga_ours")));
         assertEquals(7, sweep(sweep), "one still there: the others are removals like any");
     }

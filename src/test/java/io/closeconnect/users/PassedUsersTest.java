@@ -104,6 +104,29 @@ class PassedUsersTest {
     }
 
     @Test
+    void removalsBehindThatMoveThePageIntoATieDoNotMakeTheSnapshotPassATiedUser() throws Exception {
+        ScriptedSource source = new ScriptedSource().add(false, "a", "b", "c").add(true, "w", "x", "y")
+                .add(false, "d", "e");
+        // The snapshot reads [a, b, c, w]; the next page should start at c, before the tie. Before
+        // that request a and b leave and the tie comes back as y, x, w: the page at _skip=2 is
+        // [x, w, d, e], which holds the anchor w, while y now lies before the page.
+        source.beforeRequest = n -> {
+            if (n == 2) {
+                source.remove("a");
+                source.remove("b");
+                source.order("c", "y", "x", "w", "d", "e");
+            }
+        };
+        Run run = new Run(source, 4, NAME_ORDER);
+        run.sweep();
+        assertEquals(source.version("y"), run.table.get("y"), "the snapshot itself reads y");
+        source.beforeRequest = n -> { };
+        run.sweep();
+        assertEquals(List.of("c", "d", "e", "w", "x", "y"), run.table.keySet().stream().sorted().toList(),
+                "the next sweep removes a and b and passes no one");
+    }
+
+    @Test
     void aUserPassedInTheSnapshotReachesTheTopicWithoutAnEdit() throws Exception {
         ScriptedSource source = new ScriptedSource().add(false, "a", "b").add(true, "w", "x", "y")
                 .add(false, "c", "d", "e");

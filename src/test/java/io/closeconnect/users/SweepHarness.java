@@ -195,14 +195,17 @@ final class SweepHarness {
         }
         if (step.completed()) {
             completedSweeps++;
-            // A sweep whose end a crash made the task do again completes once, at its last end.
+            // A sweep whose end a crash made the task do again completes once, at its last end; a
+            // crash that lost the offsets back into an older sweep makes the task end that sweep
+            // again, which is no new sweep either.
+            boolean replay = inSweep != null && lastCompletedSweepStart != null && inSweep < lastCompletedSweepStart;
             if (!completions.isEmpty() && inSweep != null && inSweep.equals(lastCompletedSweepStart)) {
                 completions.set(completions.size() - 1, now);
-            } else {
+            } else if (!replay) {
                 completions.add(now);
+                lastCompletedSweepStart = inSweep;
             }
-            lastCompletedSweepStart = inSweep;
-            if (sweepStart != Long.MAX_VALUE) {
+            if (sweepStart != Long.MAX_VALUE && !replay) {
                 windows.add(new Window(sweepStart, now));
             }
             sweepStart = Long.MAX_VALUE;
