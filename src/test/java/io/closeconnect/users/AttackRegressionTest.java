@@ -117,16 +117,14 @@ class AttackRegressionTest {
         UserSweep sweep = sweepOver(account);
         sweep(sweep);
         account.users = new ArrayList<>();
-        LogCapture capture = new LogCapture();
-        org.apache.log4j.Logger.getRootLogger().addAppender(capture);
-        try {
+        List<String> errors;
+        try (LogCapture log = LogCapture.of(UserSweep.class)) {
             assertEquals(0, sweep(sweep), "below the minimum of 10, but every one of them");
-        } finally {
-            org.apache.log4j.Logger.getRootLogger().removeAppender(capture);
+            errors = log.messages(org.apache.log4j.Level.ERROR, "Holding ");
         }
         assertEquals(8, sweep.lastRemovals().held());
-        assertEquals(1, capture.errors().size(), capture.errors().toString());
-        String error = capture.errors().get(0);
+        assertEquals(1, errors.size(), errors.toString());
+        String error = errors.get(0);
         assertTrue(error.contains("8 of the 8 announced users are missing")
                 && error.contains("every announced user, which no sweep removes without a release")
                 && !error.contains("more than the"), error);
