@@ -127,6 +127,30 @@ final class SweepFuzz {
         return tally;
     }
 
+    /** The same, in slices of seeds on {@code threads} threads; the tally is the same as on one. */
+    static Tally run(Family family, long firstSeed, int count, int threads) throws Exception {
+        if (threads <= 1) {
+            return run(family, firstSeed, count);
+        }
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            int slice = Math.max(1, (count + threads * 8 - 1) / (threads * 8));
+            List<java.util.concurrent.Future<Tally>> parts = new ArrayList<>();
+            for (long from = firstSeed; from < firstSeed + count; from += slice) {
+                long sliceStart = from;
+                int sliceCount = (int) Math.min(slice, firstSeed + count - from);
+                parts.add(pool.submit(() -> run(family, sliceStart, sliceCount)));
+            }
+            Tally tally = new Tally(family);
+            for (java.util.concurrent.Future<Tally> part : parts) {
+                tally.add(part.get());
+            }
+            return tally;
+        } finally {
+            pool.shutdownNow();
+        }
+    }
+
     /** One schedule of the family, from its seed, added to the tally. */
     static void schedule(Family family, long seed, Tally tally) throws InterruptedException {
         schedule(family, seed, tally, null);
@@ -322,28 +346,13 @@ final class SweepFuzz {
         System.out.println(Tally.header());
         Map<Family, Tally> tallies = new EnumMap<>(Family.class);
         boolean clean = true;
-        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
-        try {
-            for (Family family : families) {
-                long start = System.nanoTime();
-                int slice = Math.max(1, (count + threads * 8 - 1) / (threads * 8));
-                List<java.util.concurrent.Future<Tally>> parts = new ArrayList<>();
-                for (long from = firstSeed; from < firstSeed + count; from += slice) {
-                    long sliceStart = from;
-                    int sliceCount = (int) Math.min(slice, firstSeed + count - from);
-                    parts.add(pool.submit(() -> run(family, sliceStart, sliceCount)));
-                }
-                Tally tally = new Tally(family);
-                for (java.util.concurrent.Future<Tally> part : parts) {
-                    tally.add(part.get());
-                }
-                tallies.put(family, tally);
-                System.out.println(tally.row()
-                        + String.format(Locale.ROOT, "   (%.0f s)", (System.nanoTime() - start) / 1e9));
-                clean &= tally.clean();
-            }
-        } finally {
-            pool.shutdownNow();
+        for (Family family : families) {
+            long start = System.nanoTime();
+            Tally tally = run(family, firstSeed, count, threads);
+            tallies.put(family, tally);
+            System.out.println(tally.row()
+                    + String.format(Locale.ROOT, "   (%.0f s)", (System.nanoTime() - start) / 1e9));
+            clean &= tally.clean();
         }
         System.out.println();
         System.out.println("lost: users whose latest version is not in the topic read as a table after the schedule");
