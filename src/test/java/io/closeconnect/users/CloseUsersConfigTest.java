@@ -301,4 +301,22 @@ class CloseUsersConfigTest {
         assertTrue(e.getMessage().startsWith("heartbeat.topic (close.users) must differ from topic"), e.getMessage());
         assertEquals(Map.of(), CloseUsersConfig.topicProblems(null, "close.users"), "a topic that failed to parse");
     }
+
+    @Test
+    void anUnresolvedReferenceNamesTheProviderAndWhatToCheck() {
+        assertEquals(null, CloseUsersConfig.unresolvedReference("k", null));
+        assertEquals(null, CloseUsersConfig.unresolvedReference("k", "api_plain"));
+        String env = CloseUsersConfig.unresolvedReference("close.api.key", "${env:CLOSE_KEY}");
+        assertTrue(env.startsWith("close.api.key still holds ${env:CLOSE_KEY}: the worker did not resolve this "
+                + "reference to config provider 'env', variable 'CLOSE_KEY'."), env);
+        assertTrue(env.contains("EnvVarConfigProvider") && env.contains("variable CLOSE_KEY is set"), env);
+        String file = CloseUsersConfig.unresolvedReference("close.api.key", "${file:/etc/close.properties:key}");
+        assertTrue(file.contains("config provider 'file', file '/etc/close.properties', key 'key'"), file);
+        assertTrue(file.contains("FileConfigProvider") && file.contains("can read /etc/close.properties"), file);
+        String vault = CloseUsersConfig.unresolvedReference("close.api.key", "${vault:secret/close:key}");
+        assertTrue(vault.contains("config provider 'vault', path 'secret/close', key 'key'"), vault);
+        assertTrue(vault.endsWith("that it holds secret/close:key."), vault);
+        String bare = CloseUsersConfig.unresolvedReference("close.api.key", "${vault:key}");
+        assertTrue(bare.contains("config provider 'vault', key 'key'") && bare.endsWith("that it holds key."), bare);
+    }
 }

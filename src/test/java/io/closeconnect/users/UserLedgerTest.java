@@ -345,4 +345,17 @@ class UserLedgerTest {
         }
         return ids;
     }
+
+    @Test
+    void moreShardsArePinnedAndAMissingOrEmptyTimestampIsRefused() {
+        // Values of the shard mix computed outside Java (String.hashCode, then the mix, modulo 64).
+        assertEquals(36, UserLedger.shardOf("user_a"));
+        assertEquals(59, UserLedger.shardOf("user_b"));
+        assertEquals(28, UserLedger.shardOf("user_c"));
+        assertEquals(12, UserLedger.shardOf("user_d"));
+        assertEquals(URL, UserLedger.empty(URL).apiUrl());
+        int shard = UserLedger.shardOf("user_a");
+        assertRefused(Map.of("announced", "user_a@"), shard, "'user_a@' in 'announced', which is not of the form");
+        assertRefused(Map.of("ledger", "building"), shard, "as a string of id@timestamp entries separated by commas, not null");
+    }
 }

@@ -736,15 +736,23 @@ class UserSweepTest {
         SweepState order = complete().inOrder("last_name,first_name");
         UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL), order, Delivery.IMMEDIATE);
         List<UserSweep.Changed> emitted = new java.util.ArrayList<>();
+        List<List<String>> anchors = new java.util.ArrayList<>();
         UserSweep.Step step;
         do {
             step = sweep.step();
             emitted.addAll(changes(List.of(step)));
+            anchors.add(step.state().anchors().stream().map(SweepState.Version::id).toList());
         } while (!step.completed());
         // Page 1 ends with 5 tied users (5 to 9): the next starts at 4, the user before the run. Page 2
         // (4 to 13) ends with 9 tied users: re-reading them and user 4 takes 10 places, more than a page
         // holds, so page 3 starts at 4 again and is as long again plus one: 21. It ends the run at 24.
         assertEquals(List.of("0+10", "4+10", "4+21", "23+10"), source.requests);
+        // The anchors: the last users read, and as the oldest the user just before the run, which no
+        // reordering of the run can move.
+        assertEquals(List.of(List.of("x_0004", "t_0007", "t_0008", "t_0009"),
+                List.of("x_0004", "t_0011", "t_0012", "t_0013"),
+                List.of("y_0021", "y_0022", "y_0023", "y_0024"),
+                List.of()), anchors);
         assertEquals(27, emitted.size());
         assertEquals(27, emitted.stream().map(c -> c.user().id()).distinct().count(), "each user once");
     }
