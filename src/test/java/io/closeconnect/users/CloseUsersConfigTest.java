@@ -247,4 +247,76 @@ class CloseUsersConfigTest {
         props.put(CloseUsersConfig.TOPIC, "t".repeat(250));
         assertFalse(errorsFor(props, CloseUsersConfig.TOPIC).isEmpty());
     }
+    @Test
+    void removalSettingsAndTheHeartbeatTopicDefaultAndParse() {
+        CloseUsersConfig defaults = new CloseUsersConfig(valid());
+        assertTrue(defaults.removalRecord());
+        assertTrue(defaults.removalTombstone());
+        assertEquals(5.0, defaults.removalHoldPercent());
+        assertEquals(10, defaults.removalHoldMin());
+        assertEquals("", defaults.removalRelease());
+        assertEquals("__close-users-heartbeat", defaults.heartbeatTopic());
+
+        Map<String, String> props = valid();
+        props.put(CloseUsersConfig.REMOVAL_OUTPUT, "tombstone");
+        props.put(CloseUsersConfig.REMOVAL_HOLD_PERCENT, "12.5");
+        props.put(CloseUsersConfig.REMOVAL_HOLD_MIN, "0");
+        props.put(CloseUsersConfig.REMOVAL_RELEASE, "  3-880553fca8fc ");
+        props.put(CloseUsersConfig.HEARTBEAT_TOPIC, "beats");
+        CloseUsersConfig config = new CloseUsersConfig(props);
+        assertFalse(config.removalRecord());
+        assertTrue(config.removalTombstone());
+        assertEquals(12.5, config.removalHoldPercent());
+        assertEquals(0, config.removalHoldMin());
+        assertEquals("3-880553fca8fc", config.removalRelease(), "blanks around a pasted token are dropped");
+        assertEquals("beats", config.heartbeatTopic());
+        props.put(CloseUsersConfig.REMOVAL_OUTPUT, "record");
+        assertTrue(new CloseUsersConfig(props).removalRecord());
+        assertFalse(new CloseUsersConfig(props).removalTombstone());
+        props.put(CloseUsersConfig.REMOVAL_OUTPUT, "");
+        assertFalse(new CloseUsersConfig(props).removalRecord());
+        assertFalse(new CloseUsersConfig(props).removalTombstone());
+    }
+
+    @Test
+    void removalOutputListsEachKnownValueAtMostOnce() {
+        Map<String, String> props = valid();
+        props.put(CloseUsersConfig.REMOVAL_OUTPUT, "tombstone,record");
+        assertEquals(List.of(), errorsFor(props, CloseUsersConfig.REMOVAL_OUTPUT));
+        props.put(CloseUsersConfig.REMOVAL_OUTPUT, "record,delete");
+        assertTrue(errorsFor(props, CloseUsersConfig.REMOVAL_OUTPUT).toString().contains("not 'delete'"),
+                errorsFor(props, CloseUsersConfig.REMOVAL_OUTPUT).toString());
+        props.put(CloseUsersConfig.REMOVAL_OUTPUT, "record,record");
+        assertTrue(errorsFor(props, CloseUsersConfig.REMOVAL_OUTPUT).toString().contains("names 'record' twice"),
+                errorsFor(props, CloseUsersConfig.REMOVAL_OUTPUT).toString());
+        assertEquals("record,tombstone; tombstone; record; or empty",
+                CloseUsersConfig.CONFIG_DEF.configKeys().get(CloseUsersConfig.REMOVAL_OUTPUT).validator.toString());
+    }
+
+    @Test
+    void theHeartbeatTopicCannotBeTheUserTopic() {
+        Map<String, String> props = valid();
+        props.put(CloseUsersConfig.HEARTBEAT_TOPIC, "close.users");
+        ConfigException e = assertThrows(ConfigException.class, () -> new CloseUsersConfig(props));
+        assertTrue(e.getMessage().startsWith("heartbeat.topic (close.users) must differ from topic"), e.getMessage());
+        assertEquals(Map.of(), CloseUsersConfig.topicProblems(null, "close.users"), "a topic that failed to parse");
+    }
+
+    @Test
+    void anUnresolvedReferenceNamesTheProviderAndWhatToCheck() {
+        assertEquals(null, CloseUsersConfig.unresolvedReference("k", null));
+        assertEquals(null, CloseUsersConfig.unresolvedReference("k", "api_plain"));
+        String env = CloseUsersConfig.unresolvedReference("close.api.key", "${env:CLOSE_KEY}");
+        assertTrue(env.startsWith("close.api.key still holds ${env:CLOSE_KEY}: the worker did not resolve this "
+                + "reference to config provider 'env', variable 'CLOSE_KEY'."), env);
+        assertTrue(env.contains("EnvVarConfigProvider") && env.contains("variable CLOSE_KEY is set"), env);
+        String file = CloseUsersConfig.unresolvedReference("close.api.key", "${file:/etc/close.properties:key}");
+        assertTrue(file.contains("config provider 'file', file '/etc/close.properties', key 'key'"), file);
+        assertTrue(file.contains("FileConfigProvider") && file.contains("can read /etc/close.properties"), file);
+        String vault = CloseUsersConfig.unresolvedReference("close.api.key", "${vault:secret/close:key}");
+        assertTrue(vault.contains("config provider 'vault', path 'secret/close', key 'key'"), vault);
+        assertTrue(vault.endsWith("that it holds secret/close:key."), vault);
+        String bare = CloseUsersConfig.unresolvedReference("close.api.key", "${vault:key}");
+        assertTrue(bare.contains("config provider 'vault', key 'key'") && bare.endsWith("that it holds key."), bare);
+    }
 }

@@ -1,5 +1,6 @@
 package io.closeconnect.users;
 
+import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -103,5 +104,25 @@ class DeliveryTrackerTest {
     void withExactlyOnceRequiredEveryBatchCountsAsStored() {
         DeliveryTracker tracker = new DeliveryTracker(true);
         assertTrue(tracker.stored(tracker.nextBatch()), "a batch and its offsets commit together or not at all");
+    }
+    @Test
+    void aBatchReturnedAfterEveryEarlierOneIsAcknowledgedWaitsForItsOwnRecords() {
+        DeliveryTracker tracker = new DeliveryTracker(false);
+        SourceRecord a = record("a");
+        tracker.polling();
+        tracker.returned(List.of(a));
+        assertEquals(2, tracker.nextBatch(), "the records built now go out in the second batch");
+        tracker.acknowledged(a);
+        tracker.acknowledged(record("never returned")); // a record of no batch (a restart's leftover) is ignored
+        tracker.polling();
+        tracker.returned(List.of(record("b")));
+        assertEquals(3, tracker.nextBatch());
+        for (int i = 0; i < 3; i++) {
+            tracker.polling();
+            tracker.committed();
+        }
+        assertTrue(tracker.stored(1));
+        assertFalse(tracker.stored(2), "batch 2's record is still in flight");
+        assertFalse(tracker.stored(3));
     }
 }

@@ -125,6 +125,54 @@ class SweepCoverageTest {
         assertTrue(seen.getMessage().contains("'seen'"), seen.getMessage());
     }
 
+    @Test
+    void theStoredBaseIsEachShardsCountAndAnFnvHashOfItsIds() {
+        // The format of 'seen_base' in the sweep's offset, which a task of this version must read back:
+        // per shard, the number of users and a 32-bit FNV-1a over each id followed by a comma.
+        UserLedger ledger = UserLedger.empty(URL);
+        ledger.announce("user_a", T);
+        String[] entries = SweepCoverage.start(ledger).encodeBase().split(",", -1);
+        assertEquals(UserLedger.SHARDS, entries.length);
+        for (int s = 0; s < UserLedger.SHARDS; s++) {
+            // 811c9dc5: the FNV offset basis (no ids); a893316a: FNV-1a over "user_a,"
+            String expected = s == UserLedger.shardOf("user_a") ? "1.a893316a" : "0.811c9dc5";
+            assertEquals(expected, entries[s], "shard " + s);
+        }
+    }
+
+    @Test
+    void aShardThatStartsWithOtherUsersCountsAsSeenThoughItsCountMatches() {
+        UserLedger ledger = ledgerOf(640);
+        SweepCoverage coverage = SweepCoverage.start(ledger);
+        int shard = UserLedger.shardOf(id(0));
+        // The same number of users in that shard, but the first one replaced by another user of the shard.
+        UserLedger other = UserLedger.empty(URL);
+        boolean replaced = false;
+        for (java.util.Iterator<String> ids = ledger.ids(shard); ids.hasNext(); ) {
+            String id = ids.next();
+            other.announce(replaced ? id : idInShardAfter(shard, 640), T);
+            replaced = true;
+        }
+        Map<Map<String, String>, Map<String, Object>> stored = stored(ledger);
+        other.checkpoint();
+        stored.put(UserLedger.partition(URL, shard), new LinkedHashMap<>(other.carriedOffset(id(0))));
+        UserLedger restored = UserLedger.restore(URL, stored);
+        assertEquals(ledger.shardSize(shard), restored.shardSize(shard));
+        SweepCoverage back = SweepCoverage.decode(coverage.encodeBase(), coverage.encodeSeen(), restored);
+        assertEquals(List.of(shard), back.unknownShards());
+        assertTrue(back.seen(id(0)), "a user of the unknown shard counts as seen");
+        assertTrue(back.unseen(restored).stream().noneMatch(id -> UserLedger.shardOf(id) == shard));
+        assertEquals(640 - countInShard(shard, 640), back.unseen(restored).size());
+    }
+
+    private static String idInShardAfter(int shard, int from) {
+        for (int n = from; ; n++) {
+            if (UserLedger.shardOf(id(n)) == shard) {
+                return id(n);
+            }
+        }
+    }
+
     private static int countInShard(int shard, int users) {
         int count = 0;
         for (int n = 0; n < users; n++) {

@@ -142,4 +142,38 @@ class SweepStateTest {
         assertEquals(List.of("close_api_url", "resource"), new ArrayList<>(partition.keySet()));
         assertTrue(partition instanceof LinkedHashMap || partition.getClass().getName().contains("Unmodifiable"));
     }
+
+    @Test
+    void organizationsAndRecentAreStoredSortedSoThatAnOffsetIsTheSameWhateverTheSetsOrder() {
+        SweepState started = SweepState.fromMap(Map.of("sweep_started", STARTED));
+        java.util.Set<String> listed = new java.util.LinkedHashSet<>(List.of("orga_c", "orga_a", "orga_b"));
+        assertEquals(List.of("orga_a", "orga_b", "orga_c"), started.completed(listed).organizations());
+        assertEquals("orga_a,orga_b,orga_c", started.completed(listed).toMap().get("organizations"));
+        java.util.Set<String> many = new java.util.LinkedHashSet<>();
+        for (int i = 25; i > 0; i--) {
+            many.add(String.format("orga_%02d", i));
+        }
+        assertEquals(SweepState.MAX_ORGANIZATIONS, started.completed(many).organizations().size());
+        assertEquals("orga_01", started.completed(many).organizations().get(0), "the first ones in sorted order");
+        assertEquals("orga_20", started.completed(many).organizations().get(19));
+
+        SweepState old = SweepState.fromMap(Map.of("watermark", STARTED,
+                "recent", "user_c@2024-01-03T00:00:00Z,user_a@2024-01-01T00:00:00Z,user_b@2024-01-02T00:00:00Z"));
+        assertEquals("user_a@2024-01-01T00:00:00.000000Z,user_b@2024-01-02T00:00:00.000000Z,"
+                + "user_c@2024-01-03T00:00:00.000000Z", old.toMap().get("recent"));
+    }
+
+    @Test
+    void atMostTwentyOrganizationsAndNoEntryWithoutATimestamp() {
+        List<String> twenty = new java.util.ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            twenty.add("orga_" + i);
+        }
+        assertEquals(twenty, SweepState.fromMap(Map.of("organizations", String.join(",", twenty))).organizations());
+        twenty.add("orga_20");
+        assertRejected(Map.of("organizations", String.join(",", twenty)), "organizations");
+        ConnectException e = assertThrows(ConnectException.class,
+                () -> SweepState.fromMap(Map.of("sweep_started", STARTED, "anchors", "user_a@")));
+        assertTrue(e.getMessage().contains("'user_a@', which is not of the form id@timestamp"), e.getMessage());
+    }
 }

@@ -204,11 +204,158 @@ class UserLedgerTest {
         assertTrue(largest < 400_000, "largest shard: " + largest + " characters");
     }
 
+    /** Batches up to {@code last} are stored. */
+    private static Delivery storedUpTo(long last) {
+        return new Delivery() {
+            @Override
+            public long nextBatch() {
+                return last + 1;
+            }
+
+            @Override
+            public boolean stored(long batch) {
+                return batch <= last;
+            }
+        };
+    }
+
+    @Test
+    void anIntentIsAMemberNotYetAnnouncedAndStoredWithItsBatch() {
+        UserLedger ledger = UserLedger.empty(URL);
+        Delivery upTo2 = storedUpTo(2);
+        ledger.intendAdd("user_a", T1, 3);
+        assertEquals(UserLedger.State.ADDING, ledger.state("user_a"));
+        assertTrue(ledger.member("user_a"));
+        assertNull(ledger.announced("user_a"), "being added is not announced");
+        assertEquals(T1, ledger.version("user_a"));
+        assertEquals(1, ledger.memberCount());
+        assertEquals(List.of("user_a"), ledger.adding());
+        assertFalse(ledger.intentStored("user_a", upTo2), "batch 3 is not stored yet");
+        ledger.intendAdd("user_a", T1, 2);
+        assertTrue(ledger.intentStored("user_a", upTo2), "the same intent carried again by an earlier batch");
+        assertFalse(ledger.intentStored("user_never", storedUpTo(Long.MAX_VALUE)), "no entry, no intent");
+        assertFalse(ledger.member("user_never"));
+        assertEquals(Long.MIN_VALUE, ledger.version("user_never"));
+
+        ledger.announce("user_a", T1);
+        assertEquals(List.of(), ledger.adding());
+        assertTrue(ledger.intentStored("user_a", storedUpTo(0)), "an announcement needs no batch");
+
+        ledger.intendRemove("user_a", 5);
+        assertEquals(UserLedger.State.REMOVING, ledger.state("user_a"));
+        assertEquals(T1, ledger.version("user_a"), "a removal keeps the version last announced");
+        assertTrue(ledger.member("user_a"), "still a member until the removal is out");
+        assertEquals(1, ledger.memberCount());
+        assertFalse(ledger.intentStored("user_a", storedUpTo(4)));
+        assertTrue(ledger.intentStored("user_a", storedUpTo(5)));
+
+        ledger.intendRemove("user_never", 5);
+        assertNull(ledger.state("user_never"), "no removal of a user never announced");
+        ledger.markRemoved("user_a");
+        ledger.intendRemove("user_a", 6);
+        assertEquals(UserLedger.State.REMOVED, ledger.state("user_a"), "nor of one announced removed");
+        assertEquals(0, ledger.memberCount());
+    }
+
+    @Test
+    void intentsAndRemovalMarksAreStoredWithTheirMarksAndRestoredAsStored() {
+        UserLedger ledger = UserLedger.empty(URL);
+        ledger.intendAdd("user_a", T1, 7);
+        ledger.announce("user_b", T1);
+        ledger.intendRemove("user_b", 7);
+        ledger.announce("user_c", T2);
+        ledger.markRemoved("user_c");
+        Map<Map<String, String>, Map<String, Object>> stored = store(ledger, new HashMap<>());
+        assertEquals("user_a@+2024-05-01T10:00:00.000001Z", stored.get(ledger.partitionOf("user_a")).get("announced"));
+        assertEquals("user_b@~2024-05-01T10:00:00.000001Z", stored.get(ledger.partitionOf("user_b")).get("announced"));
+        assertEquals("user_c@-", stored.get(ledger.partitionOf("user_c")).get("announced"));
+        UserLedger restored = UserLedger.restore(URL, stored);
+        assertEquals(UserLedger.State.ADDING, restored.state("user_a"));
+        assertEquals(T1, restored.version("user_a"));
+        assertEquals(UserLedger.State.REMOVING, restored.state("user_b"));
+        assertEquals(T1, restored.version("user_b"));
+        assertEquals(UserLedger.State.REMOVED, restored.state("user_c"));
+        assertEquals(2, restored.memberCount(), "the removed mark is no member");
+        assertTrue(restored.intentStored("user_a", storedUpTo(0)), "what was restored is stored for good");
+        assertTrue(restored.intentStored("user_b", storedUpTo(0)));
+    }
+
+    @Test
+    void shardsWrittenWhileBuildingAreMarkedAndRewrittenWithoutTheMarkOnceBuilt() {
+        UserLedger ledger = UserLedger.empty(URL);
+        ledger.building(true);
+        ledger.announce("user_a", T1);
+        ledger.announce("user_b", T1);
+        Map<Map<String, String>, Map<String, Object>> stored = store(ledger, new HashMap<>());
+        assertEquals(Map.of("announced", "user_a@2024-05-01T10:00:00.000001Z", "ledger", "building"),
+                stored.get(ledger.partitionOf("user_a")));
+        UserLedger restored = UserLedger.restore(URL, stored);
+        assertTrue(restored.stored());
+        assertTrue(restored.storedWhileBuilding(), "every stored shard has the mark");
+        assertFalse(UserLedger.restore(URL, Map.of()).storedWhileBuilding(), "nothing stored, nothing built");
+
+        ledger.building(true);
+        assertEquals(List.of(), ledger.checkpoint(), "still building: nothing to rewrite");
+        ledger.building(false);
+        List<UserLedger.Checkpoint> rewritten = ledger.checkpoint();
+        assertEquals(2, rewritten.size(), "every shard that holds users, and only those");
+        for (UserLedger.Checkpoint checkpoint : rewritten) {
+            assertFalse(checkpoint.offset().containsKey("ledger"), checkpoint.toString());
+            stored.put(checkpoint.partition(), checkpoint.offset());
+        }
+        ledger.building(false);
+        assertEquals(List.of(), ledger.checkpoint(), "left once");
+        stored.put(ledger.partitionOf("user_a"), Map.of("announced", "", "ledger", "building"));
+        assertFalse(UserLedger.restore(URL, stored).storedWhileBuilding(), "one shard written once built is enough");
+        assertTrue(UserLedger.restore(URL, stored).stored());
+    }
+
+    @Test
+    void aShardMarkedWithAnythingButBuildingIsRefused() {
+        int shard = UserLedger.shardOf("user_a");
+        assertRefused(Map.of("announced", "", "ledger", "complete"), shard, "'ledger' = complete");
+        assertEquals(Map.of(), UserLedger.decode(Map.of("announced", "", "ledger", "building"), shard));
+    }
+
+    @Test
+    void aRewindKeepsVersionsAtTheMomentAndLeavesIntentsAlone() {
+        UserLedger ledger = UserLedger.empty(URL);
+        ledger.announce("user_a", T1);
+        ledger.intendAdd("user_b", T2, 1);
+        ledger.checkpoint();
+        ledger.rewind(T1);
+        assertEquals(List.of(), ledger.checkpoint(), "nothing announced after T1: nothing changed");
+        assertEquals(T1, ledger.announced("user_a"));
+        assertEquals(T2, ledger.version("user_b"), "an intent is not an announcement to forget");
+        ledger.purgeRemoved();
+        assertEquals(List.of(), ledger.checkpoint(), "nothing removed, nothing purged");
+    }
+
+    @Test
+    void shardNamesHaveTwoDigits() {
+        assertEquals("00", UserLedger.shardName(0));
+        assertEquals("09", UserLedger.shardName(9));
+        assertEquals("10", UserLedger.shardName(10));
+    }
+
     private static List<String> ids(UserLedger ledger, int shard) {
         List<String> ids = new ArrayList<>();
         for (Iterator<String> it = ledger.ids(shard); it.hasNext(); ) {
             ids.add(it.next());
         }
         return ids;
+    }
+
+    @Test
+    void moreShardsArePinnedAndAMissingOrEmptyTimestampIsRefused() {
+        // Values of the shard mix computed outside Java (String.hashCode, then the mix, modulo 64).
+        assertEquals(36, UserLedger.shardOf("user_a"));
+        assertEquals(59, UserLedger.shardOf("user_b"));
+        assertEquals(28, UserLedger.shardOf("user_c"));
+        assertEquals(12, UserLedger.shardOf("user_d"));
+        assertEquals(URL, UserLedger.empty(URL).apiUrl());
+        int shard = UserLedger.shardOf("user_a");
+        assertRefused(Map.of("announced", "user_a@"), shard, "'user_a@' in 'announced', which is not of the form");
+        assertRefused(Map.of("ledger", "building"), shard, "as a string of id@timestamp entries separated by commas, not null");
     }
 }

@@ -2,9 +2,11 @@ package io.closeconnect.users;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -311,5 +313,516 @@ class UserSweepTest {
             harness.runSweeps(1);
             assertEquals(List.of(), harness.missingCurrentVersions(), "seed " + seed);
         }
+    }
+
+    // ------------------------------------------------------------ single steps against a list set by hand
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper JSON = new com.fasterxml.jackson.databind.ObjectMapper();
+    private static final long V = 1_704_067_200_000_000L;
+
+    /** A user list a test sets by hand: names, versions and organizations; it records every request. */
+    private static final class ListSource implements UserSource {
+        final List<CloseUser> users = new java.util.ArrayList<>();
+        final Map<String, UserLookup> answers = new java.util.HashMap<>();
+        final List<String> requests = new java.util.ArrayList<>();
+        List<String> mine = List.of("orga_a");
+        int largest = Integer.MAX_VALUE;
+        int lookups;
+        long clock = V + 1_000_000_000L;
+
+        static CloseUser user(String id, long version, String lastName, String... organizations) {
+            com.fasterxml.jackson.databind.node.ObjectNode node = JSON.createObjectNode();
+            node.put("id", id);
+            node.put("first_name", "Same");
+            node.put("last_name", lastName);
+            if (organizations.length > 0) {
+                com.fasterxml.jackson.databind.node.ArrayNode array = node.putArray("organizations");
+                for (String organization : organizations) {
+                    array.add(organization);
+                }
+            }
+            return new CloseUser(id, version, node);
+        }
+
+        ListSource add(int count, String prefix, String lastName, String... organizations) {
+            for (int i = 0; i < count; i++) {
+                String id = prefix + String.format("%04d", users.size());
+                users.add(user(id, V, lastName == null ? id : lastName, organizations));
+            }
+            return this;
+        }
+
+        List<String> ids() {
+            return users.stream().map(CloseUser::id).toList();
+        }
+
+        void remove(String id) {
+            users.removeIf(u -> u.id().equals(id));
+        }
+
+        @Override
+        public UserPage fetch(long skip, int limit) {
+            int served = Math.min(limit, largest);
+            requests.add(skip + "+" + served);
+            clock += 1_000;
+            List<CloseUser> page = new java.util.ArrayList<>();
+            for (long i = skip; i < Math.min(users.size(), skip + served); i++) {
+                page.add(users.get((int) i));
+            }
+            return new UserPage(page, skip + served < users.size(), clock, served);
+        }
+
+        @Override
+        public UserLookup lookUp(String id) {
+            lookups++;
+            if (answers.containsKey(id)) {
+                return answers.get(id);
+            }
+            for (CloseUser user : users) {
+                if (user.id().equals(id)) {
+                    return UserLookup.found(user);
+                }
+            }
+            return UserLookup.notFound("Empty query");
+        }
+
+        @Override
+        public List<String> myOrganizations() {
+            return mine;
+        }
+    }
+
+    /** A worker whose offsets are stored only when the test says so; every step is one batch. */
+    private static final class ManualDelivery implements Delivery {
+        long batches;
+        long storedUpTo;
+
+        @Override
+        public long nextBatch() {
+            return batches + 1;
+        }
+
+        @Override
+        public boolean stored(long batch) {
+            return batch <= storedUpTo;
+        }
+
+        void storeAll() {
+            storedUpTo = batches;
+        }
+    }
+
+    private static UserSweep sweepOf(ListSource source, int pageSize, UserLedger ledger, SweepState state,
+                                     Delivery delivery) {
+        return new UserSweep(source, pageSize, 0, ledger, state, new RemovalValve(100, 0, ""), delivery);
+    }
+
+    private static UserSweep.Step step(UserSweep sweep, ManualDelivery delivery) throws InterruptedException {
+        UserSweep.Step step = sweep.step();
+        delivery.batches++;
+        return step;
+    }
+
+    private static List<UserSweep.Step> runSweep(UserSweep sweep, ManualDelivery delivery, boolean store)
+            throws InterruptedException {
+        List<UserSweep.Step> steps = new java.util.ArrayList<>();
+        for (int guard = 0; guard < 10_000; guard++) {
+            UserSweep.Step step = step(sweep, delivery);
+            steps.add(step);
+            if (store) {
+                delivery.storeAll();
+            }
+            if (step.completed()) {
+                return steps;
+            }
+        }
+        throw new AssertionError("the sweep does not complete");
+    }
+
+    private static List<UserSweep.Removed> removals(List<UserSweep.Step> steps) {
+        return steps.stream().flatMap(s -> s.outputs().stream())
+                .filter(o -> o instanceof UserSweep.Removed).map(o -> (UserSweep.Removed) o).toList();
+    }
+
+    private static List<UserSweep.Changed> changes(List<UserSweep.Step> steps) {
+        return steps.stream().flatMap(s -> s.outputs().stream())
+                .filter(o -> o instanceof UserSweep.Changed).map(o -> (UserSweep.Changed) o).toList();
+    }
+
+    private static SweepState complete() {
+        return SweepState.initial().withLedger(SweepState.LedgerStatus.COMPLETE).inOrder("");
+    }
+
+    @Test
+    void theSweepStartsTheLagBeforeItsFirstPageWasServed() throws Exception {
+        ListSource source = new ListSource().add(5, "user_", null);
+        UserSweep sweep = new UserSweep(source, 10, 5_000, UserLedger.empty(SweepHarness.URL), complete(),
+                new RemovalValve(100, 0, ""), Delivery.IMMEDIATE);
+        assertTrue(sweep.step().completed(), "one page");
+        assertEquals(source.clock - 5_000_000L, sweep.state().watermark(), "the watermark of the sweep: its start");
+    }
+
+    @Test
+    void offsetsWrittenWhileTheLedgerIsBuiltAreMarkedAcrossARestart() throws Exception {
+        ListSource source = new ListSource().add(25, "user_", null);
+        SweepState legacy = SweepState.fromMap(Map.of("watermark", "2023-01-01T00:00:00Z")).inOrder("");
+        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL), legacy, Delivery.IMMEDIATE);
+        UserSweep.Step first = sweep.step();
+        assertFalse(first.checkpoints().isEmpty());
+        Map<Map<String, String>, Map<String, Object>> stored = new java.util.HashMap<>();
+        for (UserLedger.Checkpoint checkpoint : first.checkpoints()) {
+            assertEquals("building", checkpoint.offset().get("ledger"), "the first sweep after an upgrade builds");
+            stored.put(checkpoint.partition(), checkpoint.offset());
+        }
+        // The task restarts from the offsets it wrote: the sweep goes on building.
+        SweepState restored = SweepState.fromMap(first.state().toMap()).inOrder("");
+        assertEquals(SweepState.LedgerStatus.BUILDING, restored.ledger());
+        UserSweep again = sweepOf(source, 10, UserLedger.restore(SweepHarness.URL, stored), restored,
+                Delivery.IMMEDIATE);
+        UserSweep.Step next = again.step();
+        assertFalse(next.checkpoints().isEmpty());
+        for (UserLedger.Checkpoint checkpoint : next.checkpoints()) {
+            assertEquals("building", checkpoint.offset().get("ledger"), checkpoint.toString());
+        }
+        UserSweep.Step last = next;
+        while (!last.completed()) {
+            last = again.step();
+        }
+        assertFalse(last.checkpoints().isEmpty(), "once built, every shard is written again");
+        for (UserLedger.Checkpoint checkpoint : last.checkpoints()) {
+            assertFalse(checkpoint.offset().containsKey("ledger"), checkpoint.toString());
+        }
+    }
+
+    @Test
+    void usersWaitingForTheirIntentAreCountedAddsAndRemovalsAlike() throws Exception {
+        ListSource source = new ListSource().add(3, "user_", null);
+        UserLedger ledger = UserLedger.empty(SweepHarness.URL);
+        ManualDelivery delivery = new ManualDelivery();
+        UserSweep sweep = sweepOf(source, 10, ledger, complete(), delivery);
+        runSweep(sweep, delivery, true);
+        assertEquals(0, sweep.waiting());
+        String gone = source.ids().get(0);
+        source.remove(gone);
+        source.add(2, "user_new_", null);
+        step(sweep, delivery); // the one page: two new users wait for their intent
+        assertEquals(2, sweep.waiting());
+        step(sweep, delivery); // the missing user confirmed removed: its removal waits too
+        assertEquals(UserLedger.State.REMOVING, ledger.state(gone));
+        assertEquals(3, sweep.waiting());
+        delivery.storeAll();
+        List<UserSweep.Step> rest = runSweep(sweep, delivery, true);
+        assertEquals(0, sweep.waiting());
+        assertEquals(List.of(gone), removals(rest).stream().map(UserSweep.Removed::id).toList());
+        assertNull(ledger.state(gone), "the completed sweep drops the marks of the users it removed");
+    }
+
+    @Test
+    void aStepAsksCloseAboutAtMost25UsersReleasesAndNewConfirmationsTogether() throws Exception {
+        ListSource source = new ListSource().add(100, "user_", null);
+        UserLedger ledger = UserLedger.empty(SweepHarness.URL);
+        ManualDelivery delivery = new ManualDelivery();
+        UserSweep sweep = sweepOf(source, 100, ledger, complete(), delivery);
+        runSweep(sweep, delivery, true);
+        List<String> gone = source.ids().subList(0, 60);
+        new java.util.ArrayList<>(gone).forEach(source::remove);
+        step(sweep, delivery); // the walk: 60 candidates
+        List<Integer> perStep = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) { // 50 confirmed, their intents not stored yet
+            int before = source.lookups;
+            step(sweep, delivery);
+            perStep.add(source.lookups - before);
+        }
+        assertEquals(List.of(25, 25), perStep);
+        delivery.storeAll();
+        int before = source.lookups;
+        UserSweep.Step release = step(sweep, delivery);
+        assertEquals(25, source.lookups - before, "25 of the 50 removals are confirmed again, and nothing else");
+        assertEquals(25, removals(List.of(release)).size());
+        assertEquals(25, release.confirmations());
+        List<UserSweep.Step> rest = new java.util.ArrayList<>();
+        int lookups = source.lookups;
+        while (rest.isEmpty() || !rest.get(rest.size() - 1).completed()) {
+            UserSweep.Step step = step(sweep, delivery);
+            delivery.storeAll();
+            assertTrue(source.lookups - lookups <= 25, "at most 25 a step: " + (source.lookups - lookups));
+            lookups = source.lookups;
+            rest.add(step);
+        }
+        assertEquals(35, removals(rest).size());
+        assertEquals(120, source.lookups, "each of the 60 asked about twice");
+        assertEquals(new UserSweep.RemovalSummary(60, 60, 0, 0), sweep.lastRemovals());
+    }
+
+    @Test
+    void aRemovalWhoseSecondAnswerProvesNothingIsCalledOff() throws Exception {
+        ListSource source = new ListSource().add(5, "user_", null);
+        UserLedger ledger = UserLedger.empty(SweepHarness.URL);
+        ManualDelivery delivery = new ManualDelivery();
+        UserSweep sweep = sweepOf(source, 10, ledger, complete(), delivery);
+        runSweep(sweep, delivery, true);
+        String gone = source.ids().get(2);
+        long version = ledger.version(gone);
+        source.remove(gone);
+        step(sweep, delivery);
+        step(sweep, delivery);
+        assertEquals(UserLedger.State.REMOVING, ledger.state(gone));
+        source.answers.put(gone, UserLookup.inconclusive(403, "Forbidden"));
+        delivery.storeAll();
+        List<UserSweep.Step> rest = runSweep(sweep, delivery, true);
+        assertEquals(List.of(), removals(rest));
+        assertEquals(UserLedger.State.ANNOUNCED, ledger.state(gone), "announced again, as before");
+        assertEquals(version, ledger.version(gone));
+    }
+
+    @Test
+    void aRemovalCalledOffByTheSecondAnswerAnnouncesOrEmitsTheUser() throws Exception {
+        for (boolean edited : new boolean[] {false, true}) {
+            ListSource source = new ListSource().add(5, "user_", null);
+            UserLedger ledger = UserLedger.empty(SweepHarness.URL);
+            ManualDelivery delivery = new ManualDelivery();
+            UserSweep sweep = sweepOf(source, 10, ledger, complete(), delivery);
+            runSweep(sweep, delivery, true);
+            CloseUser back = source.users.get(2);
+            source.remove(back.id());
+            step(sweep, delivery);
+            step(sweep, delivery);
+            assertEquals(UserLedger.State.REMOVING, ledger.state(back.id()));
+            // Listed again before the removal went out: unchanged, or edited meanwhile.
+            CloseUser now = edited ? ListSource.user(back.id(), V + 5, back.id()) : back;
+            source.users.add(2, now);
+            delivery.storeAll();
+            List<UserSweep.Step> rest = runSweep(sweep, delivery, true);
+            assertEquals(List.of(), removals(rest));
+            assertEquals(UserLedger.State.ANNOUNCED, ledger.state(back.id()));
+            assertEquals(now.updatedMicros(), ledger.version(back.id()));
+            assertEquals(edited ? List.of(back.id() + "@" + (V + 5)) : List.of(),
+                    changes(rest).stream().map(c -> c.user().id() + "@" + c.user().updatedMicros()).toList(),
+                    edited ? "the new version is emitted" : "the topic holds it already");
+        }
+    }
+
+    @Test
+    void aUserBeingAddedWhoseRemovalIsCalledOffIsAddedAgainWithinTheSweep() throws Exception {
+        ListSource source = new ListSource().add(5, "user_", null);
+        String id = "user_late";
+        UserLedger ledger = UserLedger.empty(SweepHarness.URL);
+        for (String other : source.ids()) {
+            ledger.announce(other, V);
+        }
+        // An earlier task stored the intent to add this user, then stopped before its record went out.
+        ledger.intendAdd(id, V, 0);
+        ManualDelivery delivery = new ManualDelivery();
+        UserSweep sweep = sweepOf(source, 10, ledger, complete(), delivery);
+        int guard = 0;
+        while (ledger.state(id) != UserLedger.State.REMOVING) {
+            step(sweep, delivery); // the walk, the walk once more for the user, its confirmation
+            assertTrue(++guard < 10, "the user not listed is confirmed removed");
+        }
+        // It is listed again, edited, before its removal went out.
+        source.users.add(ListSource.user(id, V + 7, id));
+        delivery.storeAll();
+        UserSweep.Step called = step(sweep, delivery);
+        assertEquals(List.of(), removals(List.of(called)));
+        assertEquals(UserLedger.State.ADDING, ledger.state(id), "its record may not be out: added again");
+        assertEquals(V + 7, ledger.version(id));
+        assertFalse(called.completed(), "the sweep waits for the new intent");
+        delivery.storeAll();
+        List<UserSweep.Step> rest = runSweep(sweep, delivery, true);
+        assertEquals(List.of(id + "@" + (V + 7)),
+                changes(rest).stream().map(c -> c.user().id() + "@" + c.user().updatedMicros()).toList(),
+                "emitted by the same sweep, once its intent is stored");
+        assertEquals(UserLedger.State.ANNOUNCED, ledger.state(id));
+    }
+
+    @Test
+    void theOrganizationsKeptAreThoseOfTheLastSweepsList() throws Exception {
+        ListSource source = new ListSource().add(6, "user_", null, "orga_a");
+        source.mine = List.of("orga_a", "orga_b");
+        UserLedger ledger = UserLedger.empty(SweepHarness.URL);
+        ManualDelivery delivery = new ManualDelivery();
+        UserSweep sweep = sweepOf(source, 10, ledger, complete(), delivery);
+        runSweep(sweep, delivery, true);
+        assertEquals(List.of("orga_a"), sweep.state().organizations());
+        // The account moves to another organization, except one user who stays behind in the old one.
+        CloseUser stayed = source.users.get(0);
+        List<CloseUser> moved = new java.util.ArrayList<>();
+        for (CloseUser user : source.users.subList(1, source.users.size())) {
+            moved.add(ListSource.user(user.id(), V + 1, user.id(), "orga_b"));
+        }
+        source.users.clear();
+        source.users.addAll(moved);
+        source.answers.put(stayed.id(), UserLookup.found(stayed));
+        List<UserSweep.Step> steps = runSweep(sweep, delivery, true);
+        assertEquals(List.of("orga_b"), sweep.state().organizations(), "the last sweep's, not every one's");
+        // The credential's orga_a is not borne out by this sweep's list: only orga_b counts, and the user
+        // in orga_a alone has left.
+        assertEquals(List.of(stayed.id() + ":" + Departures.Reason.LEFT_ORGANIZATION),
+                removals(steps).stream().map(r -> r.id() + ":" + r.reason()).toList());
+    }
+
+    @Test
+    void withoutOrganizationsInTheListTheCredentialsOwnJudge() throws Exception {
+        ListSource source = new ListSource().add(4, "user_", null); // users listed without organizations
+        source.mine = List.of("orga_a");
+        ManualDelivery delivery = new ManualDelivery();
+        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL), complete(), delivery);
+        runSweep(sweep, delivery, true);
+        assertEquals(List.of(), sweep.state().organizations());
+        CloseUser left = source.users.get(1);
+        source.remove(left.id());
+        source.answers.put(left.id(), UserLookup.found(ListSource.user(left.id(), V, left.id(), "orga_z")));
+        List<UserSweep.Step> steps = runSweep(sweep, delivery, true);
+        assertEquals(List.of(left.id() + ":" + Departures.Reason.LEFT_ORGANIZATION),
+                removals(steps).stream().map(r -> r.id() + ":" + r.reason()).toList());
+    }
+
+    @Test
+    void atMostAThousandNewUsersWaitInMemory() throws Exception {
+        ListSource source = new ListSource().add(1_001, "user_", null);
+        ManualDelivery delivery = new ManualDelivery();
+        UserSweep sweep = sweepOf(source, 1_000, UserLedger.empty(SweepHarness.URL), complete(), delivery);
+        step(sweep, delivery);
+        assertEquals(1_000, sweep.waiting());
+        step(sweep, delivery);
+        assertEquals(1_000, sweep.waiting(), "the 1001st is left to a walk once more");
+        assertEquals(1_001, sweep.ledger().adding().size());
+    }
+
+    @Test
+    void missesStepBackFurtherEachTimeAndTheOverlapFollowsTheRemovals() throws Exception {
+        ListSource source = new ListSource().add(400, "user_", null);
+        UserSweep sweep = sweepOf(source, 40, UserLedger.empty(SweepHarness.URL), complete(), Delivery.IMMEDIATE);
+        List<Integer> overlaps = new java.util.ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            sweep.step();
+            overlaps.add(sweep.overlap());
+        }
+        assertEquals(List.of("0+40", "39+40", "78+40", "117+40", "156+40"), source.requests);
+        assertEquals(List.of(1, 1, 1, 1, 1), overlaps, "no removals: one user of overlap");
+        // 100 users before the position go: the walk's anchors (users 192 to 195) are now at 92 to 95.
+        new java.util.ArrayList<>(source.ids().subList(0, 100)).forEach(source::remove);
+        overlaps.clear();
+        for (int i = 0; i < 3; i++) {
+            sweep.step();
+            overlaps.add(sweep.overlap());
+        }
+        // Missed at 195: back by a page less the overlap (39), the overlap doubled to 2. Missed at 156:
+        // back twice as far, (40 - 2) * 2 = 76, the overlap doubled to 4. Found at 80.
+        assertEquals(List.of("195+40", "156+40", "80+40"), source.requests.subList(5, 8));
+        assertEquals(List.of(2, 4, 4), overlaps);
+        // Two users behind the position go: the newest anchor is found 2 places before where it was
+        // expected, so the overlap becomes 2 * 2 + 1 = 5; then it shrinks by a quarter (at least one) a page.
+        source.remove(source.ids().get(0));
+        source.remove(source.ids().get(0));
+        overlaps.clear();
+        for (int i = 0; i < 4; i++) {
+            sweep.step();
+            overlaps.add(sweep.overlap());
+        }
+        assertEquals(List.of("116+40", "151+40", "187+40", "224+40"), source.requests.subList(8, 12));
+        assertEquals(List.of(5, 4, 3, 2), overlaps);
+        UserSweep.Step last = sweep.step();
+        assertEquals("262+40", source.requests.get(12));
+        assertTrue(last.completed());
+        assertTrue(source.ids().stream().allMatch(id -> sweep.ledger().announced(id) != null),
+                "every user listed is announced, none lost to the steps back");
+        assertEquals(400, sweep.ledger().memberCount(), "and those removed meanwhile are the next sweep's candidates");
+    }
+
+    @Test
+    void inANameOrderTheNextPageRereadsTheWholeRunOfTiedUsersAndWidensToHoldIt() throws Exception {
+        ListSource source = new ListSource().add(5, "x_", null).add(12, "t_", "Tie").add(10, "y_", null);
+        SweepState order = complete().inOrder("last_name,first_name");
+        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL), order, Delivery.IMMEDIATE);
+        List<UserSweep.Changed> emitted = new java.util.ArrayList<>();
+        List<List<String>> anchors = new java.util.ArrayList<>();
+        UserSweep.Step step;
+        do {
+            step = sweep.step();
+            emitted.addAll(changes(List.of(step)));
+            anchors.add(step.state().anchors().stream().map(SweepState.Version::id).toList());
+        } while (!step.completed());
+        // Page 1 ends with 5 tied users (5 to 9): the next starts at 4, the user before the run. Page 2
+        // (4 to 13) ends with 9 tied users: re-reading them and user 4 takes 10 places, more than a page
+        // holds, so page 3 starts at 4 again and is as long again plus one: 21. It ends the run at 24.
+        assertEquals(List.of("0+10", "4+10", "4+21", "23+10"), source.requests);
+        // The anchors: the last users read, and as the oldest the user just before the run, which no
+        // reordering of the run can move.
+        assertEquals(List.of(List.of("x_0004", "t_0007", "t_0008", "t_0009"),
+                List.of("x_0004", "t_0011", "t_0012", "t_0013"),
+                List.of("y_0021", "y_0022", "y_0023", "y_0024"),
+                List.of()), anchors);
+        assertEquals(27, emitted.size());
+        assertEquals(27, emitted.stream().map(c -> c.user().id()).distinct().count(), "each user once");
+    }
+
+    @Test
+    void aRunOfTiedUsersLongerThanClosesLargestPageFailsTheTask() throws Exception {
+        ListSource source = new ListSource().add(5, "x_", null).add(12, "t_", "Tie").add(10, "y_", null);
+        source.largest = 10;
+        SweepState order = complete().inOrder("last_name,first_name");
+        UserSweep sweep = sweepOf(source, 20, UserLedger.empty(SweepHarness.URL), order, Delivery.IMMEDIATE);
+        sweep.step();
+        org.apache.kafka.connect.errors.ConnectException e = org.junit.jupiter.api.Assertions.assertThrows(
+                org.apache.kafka.connect.errors.ConnectException.class, sweep::step);
+        assertTrue(e.getMessage().contains("about 10 users with the same name")
+                && e.getMessage().contains("more than one page of 10 can hold"), e.getMessage());
+        assertEquals(List.of("0+10", "4+10"), source.requests, "Close served 10 of the 20 asked for");
+    }
+
+    @Test
+    void offsetsOfAnEarlierVersionWithoutAWatermarkPromiseNothing() throws Exception {
+        ListSource source = new ListSource().add(5, "user_", null);
+        SweepState legacy = SweepState.fromMap(Map.of("skip", 0L)).inOrder("");
+        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL), legacy, Delivery.IMMEDIATE);
+        assertEquals(5, changes(List.of(sweep.step())).size(), "without a watermark, every user is emitted");
+    }
+
+    @Test
+    void aRestartWhileConfirmingAsksOnlyAboutTheUsersNotConfirmedYet() throws Exception {
+        ListSource source = new ListSource().add(50, "user_", null);
+        UserLedger ledger = UserLedger.empty(SweepHarness.URL);
+        Map<Map<String, String>, Map<String, Object>> stored = new java.util.HashMap<>();
+        UserSweep sweep = sweepOf(source, 100, ledger, complete(), Delivery.IMMEDIATE);
+        UserSweep.Step step;
+        do {
+            step = sweep.step();
+            step.checkpoints().forEach(c -> stored.put(c.partition(), c.offset()));
+        } while (!step.completed());
+        // 30 users vanish from the list, and Close's answers about them prove nothing.
+        for (String id : new java.util.ArrayList<>(source.ids().subList(0, 30))) {
+            source.remove(id);
+            source.answers.put(id, UserLookup.inconclusive(403, "Forbidden"));
+        }
+        sweep.step().checkpoints().forEach(c -> stored.put(c.partition(), c.offset()));
+        int before = source.lookups;
+        step = sweep.step();
+        step.checkpoints().forEach(c -> stored.put(c.partition(), c.offset()));
+        assertEquals(25, source.lookups - before);
+        // The task restarts from what it stored: the 25 answered are done with for this sweep.
+        UserSweep restarted = sweepOf(source, 100, UserLedger.restore(SweepHarness.URL, stored),
+                SweepState.fromMap(step.state().toMap()).inOrder(""), Delivery.IMMEDIATE);
+        before = source.lookups;
+        assertTrue(restarted.step().completed());
+        assertEquals(5, source.lookups - before, "only the 5 not asked about yet");
+        assertEquals(new UserSweep.RemovalSummary(5, 0, 0, 5), restarted.lastRemovals());
+    }
+
+    @Test
+    void theOverlapGrowsToAQuarterOfAPageAtMost() throws Exception {
+        ListSource source = new ListSource().add(100, "user_", null);
+        UserSweep sweep = sweepOf(source, 8, UserLedger.empty(SweepHarness.URL), complete(), Delivery.IMMEDIATE);
+        for (int i = 0; i < 3; i++) {
+            sweep.step();
+        }
+        new java.util.ArrayList<>(source.ids().subList(0, 10)).forEach(source::remove);
+        List<Integer> overlaps = new java.util.ArrayList<>();
+        for (int i = 0; i < 2; i++) {
+            sweep.step();
+            overlaps.add(sweep.overlap());
+        }
+        assertEquals(List.of("0+8", "7+8", "14+8", "21+8", "14+8"), source.requests);
+        assertEquals(List.of(2, 2), overlaps, "two misses in a row, but a page of 8 allows an overlap of 2");
     }
 }
