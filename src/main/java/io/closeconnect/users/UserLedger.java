@@ -409,7 +409,6 @@ final class UserLedger {
         return shards.get(s).size();
     }
 
-    /** The ids of shard {@code s} in the order of their entries (first written first). */
     /**
      * The users whose intent to be added is written but who are not announced yet, in shard order.
      * Their records go out when a walk meets them with the intent stored.
