@@ -212,12 +212,33 @@ class QuickstartIT {
         }
     }
 
+    /**
+     * A build started in the background (by {@code nohup}, a CI runner, a shell's {@code &}) hands
+     * its children SIGINT ignored, and a JVM that starts with SIGINT ignored keeps ignoring it: no
+     * Ctrl-C could reach the quickstart then, not even from a terminal. {@code env
+     * --default-signal=INT} (GNU coreutils 8.31+) starts it as a terminal would.
+     */
+    private static final List<String> DEFAULT_SIGINT = defaultSigint();
+
+    private static List<String> defaultSigint() {
+        try {
+            Process probe = new ProcessBuilder("env", "--default-signal=INT", "true").start();
+            if (probe.waitFor(10, TimeUnit.SECONDS) && probe.exitValue() == 0) {
+                return List.of("env", "--default-signal=INT");
+            }
+        } catch (IOException | InterruptedException e) {
+            // an env without the option: start java as is
+        }
+        return List.of();
+    }
+
     private Process start(int[] ports, List<String> lines, String name, Path stateDir) throws IOException {
         String classpath = String.join(File.pathSeparator, Paths.get("target", "test-classes").toString(),
                 Paths.get("target", "classes").toString(),
                 Files.readString(Paths.get("target", "test-dependencies.classpath")).trim());
         Path output = data.resolveSibling("quickstart-it-" + name + ".out");
-        List<String> command = new ArrayList<>(List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
+        List<String> command = new ArrayList<>(DEFAULT_SIGINT);
+        command.addAll(List.of(Paths.get(System.getProperty("java.home"), "bin", "java").toString(),
                 "-Xmx512m",
                 "-Dquickstart.sandbox.port=" + ports[0], "-Dquickstart.connect.port=" + ports[1],
                 "-Dquickstart.kafka.port=" + ports[2], "-Dquickstart.controller.port=" + ports[3]));
