@@ -446,7 +446,9 @@ final class UserSweep {
         boolean continued = tied == size && key.equals(runKey) && runStart >= 0 && runStart <= request;
         runStart = continued ? runStart : end - tied;
         runKey = key;
-        next = Math.max(0, Math.min(next, runStart - 1));
+        // One user more than the overlap before the run: a removal behind the position then still
+        // leaves the page starting before the run, which the walk needs to trust an anchor in it.
+        next = Math.max(0, Math.min(next, runStart - 1 - overlap));
         long span = end - next;
         if (span + 1 > limit) {
             // The next page re-reads the run and its anchor: it must hold them and as many users again.
