@@ -142,7 +142,6 @@ final class UserSweep {
     /** In a name order: where the run of users tied with the last one read began, and their sort key. */
     private long runStart = -1;
     private String runKey;
-    private SweepState.Version runAnchor;
     private boolean accountChecked;
     /** Whether the step in progress read a page of the list. */
     private boolean pageRead;
@@ -422,10 +421,10 @@ final class UserSweep {
 
     /**
      * Where the next page starts, and how long it is. It starts the overlap before the end of this
-     * page. In a name order it also starts no later than the user just before the run of users tied
-     * on the sort key with the last one (the run may have begun on an earlier page): the server may
-     * return tied users in another order on every request, so the next page must hold the whole run
-     * again, and the last user before it, which no reordering of the run can move, as an anchor.
+     * page. In a name order it also starts the overlap before the user just before the run of users
+     * tied on the sort key with the last one: the server may return tied users in another order on
+     * every request, so the next page must hold the whole run again, and the last user before it,
+     * which no reordering of the run can move, as an anchor.
      * When that re-reads more than a page of the usual length would hold, the next page is as long
      * again as what it re-reads, up to Close's largest page; a run longer than that cannot be read
      * whole, and the task fails saying so.
@@ -441,11 +440,11 @@ final class UserSweep {
             expectedAnchorAt = (int) (end - 1 - next);
             return next;
         }
-        int tied = tiedAtTheEnd(users);
-        String key = sortKey(users.get(size - 1));
-        boolean continued = tied == size && key.equals(runKey) && runStart >= 0 && runStart <= request;
-        runStart = continued ? runStart : end - tied;
-        runKey = key;
+        // Where the run begins as far as this page shows. A page that is all one run puts it at the
+        // page's start, so the next page starts before this one: a page starts before the run the
+        // previous one ended with, and a step back or a restart forgets the run.
+        runStart = end - tiedAtTheEnd(users);
+        runKey = sortKey(users.get(size - 1));
         // One user more than the overlap before the run: a removal behind the position then still
         // leaves the page starting before the run, which the walk needs to trust an anchor in it.
         next = Math.max(0, Math.min(next, runStart - 1 - overlap));
@@ -731,19 +730,17 @@ final class UserSweep {
     /**
      * In a name order, the anchors keep, as their oldest, the user just before the run of tied users
      * the page ends with: the server may reorder the run, so its users make poor anchors, but not
-     * move that one, which the next page starts with.
+     * move that one, which the next page holds. A page that starts with the run has no such user.
      */
     private List<SweepState.Version> withRunAnchor(List<SweepState.Version> anchors, List<CloseUser> users,
                                                    long request) {
-        if (runStart < 0) {
-            runAnchor = null;
+        long before = runStart - 1;
+        if (before < request) {
+            // No run, or the page starts with it: no user before the run is on this page.
             return anchors;
         }
-        long before = runStart - 1;
-        if (before >= request && before < request + users.size()) {
-            runAnchor = SweepState.Version.of(users.get((int) (before - request)));
-        }
-        if (runAnchor == null || anchors.contains(runAnchor)) {
+        SweepState.Version runAnchor = SweepState.Version.of(users.get((int) (before - request)));
+        if (anchors.contains(runAnchor)) {
             return anchors;
         }
         List<SweepState.Version> kept = new ArrayList<>(anchors.subList(Math.max(0, anchors.size()
