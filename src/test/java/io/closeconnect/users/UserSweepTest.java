@@ -678,6 +678,34 @@ class UserSweepTest {
     }
 
     @Test
+    void aSweepGathersAtMostAHundredOrganizationsFromTheList() throws Exception {
+        ListSource source = new ListSource();
+        for (int i = 0; i <= 100; i++) {
+            source.users.add(ListSource.user(String.format("user_%04d", i), V, "n" + i, String.format("orga_%03d", i)));
+        }
+        source.users.add(ListSource.user("user_mine", V, "zz", "orga_mine"));
+        source.mine = List.of("orga_mine");
+        ManualDelivery delivery = new ManualDelivery();
+        UserSweep sweep = sweepOf(source, 1_000, UserLedger.empty(SweepHarness.URL), complete(), delivery);
+        runSweep(sweep, delivery, true);
+        // user_0000 leaves for another organization. The list still names 100 organizations before
+        // orga_mine, the credential's, which is past the bound: the list does not bear it out, so
+        // Close's 200 proves nothing and the user stays.
+        CloseUser left = source.users.get(0);
+        source.remove(left.id());
+        source.answers.put(left.id(), UserLookup.found(ListSource.user(left.id(), V, "n0", "orga_other")));
+        List<UserSweep.Step> steps = runSweep(sweep, delivery, true);
+        assertEquals(List.of(), removals(steps));
+        assertEquals(1, sweep.lastRemovals().candidates());
+        // Under the bound (one organization fewer before orga_mine), the same answer is a departure.
+        source.remove("user_0001");
+        source.answers.put("user_0001", UserLookup.found(ListSource.user("user_0001", V, "n1", "orga_other")));
+        steps = runSweep(sweep, delivery, true);
+        assertEquals(List.of("user_0000", "user_0001"), removals(steps).stream().map(UserSweep.Removed::id).sorted()
+                .toList());
+    }
+
+    @Test
     void atMostAThousandNewUsersWaitInMemory() throws Exception {
         ListSource source = new ListSource().add(1_001, "user_", null);
         ManualDelivery delivery = new ManualDelivery();
@@ -687,6 +715,39 @@ class UserSweepTest {
         step(sweep, delivery);
         assertEquals(1_000, sweep.waiting(), "the 1001st is left to a walk once more");
         assertEquals(1_001, sweep.ledger().adding().size());
+    }
+
+    @Test
+    void theWalkOnceMoreStartsOnlyWhenEveryIntentItIsForIsStored() throws Exception {
+        ListSource source = new ListSource().add(1_001, "user_", null);
+        ManualDelivery delivery = new ManualDelivery();
+        UserSweep sweep = sweepOf(source, 1_000, UserLedger.empty(SweepHarness.URL), complete(), delivery);
+        step(sweep, delivery);
+        step(sweep, delivery);
+        assertEquals(SweepState.Phase.RELEASE, sweep.state().phase(), "user_1000's record is not in memory");
+        assertEquals(List.of("0+1000", "999+1000"), source.requests);
+        // No intent is stored yet: the walk once more would meet user_1000 before its intent is, so it waits.
+        for (int i = 0; i < 3; i++) {
+            UserSweep.Step waiting = step(sweep, delivery);
+            assertTrue(waiting.waiting(), "only waiting for the intents");
+            assertFalse(waiting.pageRead());
+            assertEquals(List.of(), waiting.outputs());
+        }
+        assertEquals(2, source.requests.size(), "no page is read while intents are not stored");
+        // The first batch's intents are stored, not the second's (user_1000's): it still waits.
+        delivery.storedUpTo = 1;
+        UserSweep.Step released = step(sweep, delivery);
+        assertEquals(1_000, changes(List.of(released)).size(), "the 1000 in memory go out");
+        assertFalse(released.pageRead(), "user_1000's intent is not stored yet");
+        assertEquals(2, source.requests.size());
+        delivery.storeAll();
+        UserSweep.Step walked = step(sweep, delivery);
+        assertTrue(walked.pageRead());
+        assertEquals("0+1000", source.requests.get(2), "the walk once more, from the start");
+        assertEquals(List.of(), changes(List.of(walked)), "user_1000 is not on the first page");
+        walked = step(sweep, delivery);
+        assertEquals(List.of("user_1000"), changes(List.of(walked)).stream().map(c -> c.user().id()).toList());
+        assertTrue(walked.completed());
     }
 
     @Test
@@ -757,6 +818,92 @@ class UserSweepTest {
                 List.of()), anchors);
         assertEquals(27, emitted.size());
         assertEquals(27, emitted.stream().map(c -> c.user().id()).distinct().count(), "each user once");
+    }
+
+    /** Steps through one sweep, returning each step's anchors (their ids). */
+    private static List<List<String>> anchorsOfEachStep(UserSweep sweep) throws InterruptedException {
+        List<List<String>> anchors = new java.util.ArrayList<>();
+        UserSweep.Step step;
+        do {
+            step = sweep.step();
+            anchors.add(step.state().anchors().stream().map(SweepState.Version::id).toList());
+        } while (!step.completed());
+        return anchors;
+    }
+
+    @Test
+    void theRunAnchorIsTheUserJustBeforeTheRunAndThereIsNoneWhenTheListStartsWithIt() throws Exception {
+        SweepState order = complete().inOrder("last_name,first_name");
+        // The run begins at the page's second user: the first is the one before it, the run anchor.
+        ListSource afterOne = new ListSource().add(1, "x_", null).add(12, "t_", "Tie").add(5, "y_", null);
+        List<List<String>> anchors = anchorsOfEachStep(sweepOf(afterOne, 10, UserLedger.empty(SweepHarness.URL),
+                order, Delivery.IMMEDIATE));
+        assertEquals(List.of("x_0000", "t_0007", "t_0008", "t_0009"), anchors.get(0));
+        assertEquals(List.of("0+10", "0+21"), afterOne.requests);
+        // The list starts with the run: no user comes before it, and none of the run is made one.
+        ListSource atStart = new ListSource().add(12, "t_", "Tie").add(12, "y_", null);
+        anchors = anchorsOfEachStep(sweepOf(atStart, 10, UserLedger.empty(SweepHarness.URL), order,
+                Delivery.IMMEDIATE));
+        assertEquals(List.of("t_0006", "t_0007", "t_0008", "t_0009"), anchors.get(0));
+        assertEquals(List.of("0+10", "0+21", "18+10"), atStart.requests);
+    }
+
+    @Test
+    void aPageWidensOnlyWhenTheRunAndItsAnchorLeaveNoRoomAndUpToClosesLargestExactly() throws Exception {
+        SweepState order = complete().inOrder("last_name,first_name");
+        // Page 1 ends with 7 tied users from 3 on: the next page starts at 1 and re-reads 9 users, which
+        // leave a page of 10 room for one more: it keeps its length. Page 2 ends with 8 of them: it
+        // re-reads 10, and page 3 is as long again plus one.
+        ListSource roomForOne = new ListSource().add(3, "x_", null).add(9, "t_", "Tie").add(10, "y_", null);
+        anchorsOfEachStep(sweepOf(roomForOne, 10, UserLedger.empty(SweepHarness.URL), order, Delivery.IMMEDIATE));
+        assertEquals(List.of("0+10", "1+10", "1+21"), roomForOne.requests);
+        // A page size of 999 under Close's largest page, 1,000: page 2 re-reads 999 users (the run from
+        // 10 and the two before it), so page 3 is 1,000 long, Close's largest, which holds them and one more.
+        ListSource largest = new ListSource().add(10, "x_", null).add(997, "t_", "Tie").add(20, "y_", null);
+        largest.largest = 1_000;
+        List<List<String>> anchors = anchorsOfEachStep(sweepOf(largest, 999, UserLedger.empty(SweepHarness.URL),
+                order, Delivery.IMMEDIATE));
+        assertEquals(List.of("0+999", "8+999", "8+1000", "1005+999"), largest.requests);
+        assertEquals(List.of("x_0009", "t_1004", "t_1005", "t_1006"), anchors.get(1));
+    }
+
+    @Test
+    void theWalkResumesOnTheOldestAnchorWhenTheNewerOnesLeft() throws Exception {
+        ListSource source = new ListSource().add(5, "x_", null).add(5, "t_", "Tie").add(10, "y_", null);
+        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL),
+                complete().inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        UserSweep.Step first = sweep.step();
+        assertEquals(List.of("x_0004", "t_0007", "t_0008", "t_0009"),
+                first.state().anchors().stream().map(SweepState.Version::id).toList());
+        // The three newest anchors leave before the next page: only the oldest, x_0004, is on it.
+        List.of("t_0007", "t_0008", "t_0009").forEach(source::remove);
+        UserSweep.Step second = sweep.step();
+        assertEquals(List.of("0+10", "3+10"), source.requests);
+        assertEquals(10, second.state().skip(), "the walk went on after x_0004 instead of stepping back");
+        assertTrue(sweep.step().completed());
+        assertEquals(List.of("0+10", "3+10", "10+10"), source.requests);
+    }
+
+    @Test
+    void inANameOrderTheOverlapFollowsRemovalsBehindThePositionToo() throws Exception {
+        ListSource source = new ListSource().add(200, "user_", null);
+        UserSweep sweep = sweepOf(source, 40, UserLedger.empty(SweepHarness.URL),
+                complete().inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        sweep.step();
+        sweep.step();
+        // In a name order pages overlap by two users more than the removal part: 0, then 37, then 74.
+        assertEquals(List.of("0+40", "37+40"), source.requests);
+        assertEquals(1, sweep.overlap());
+        // A user behind the position goes: the newest anchor is one place before where it was
+        // expected, and the overlap becomes 2 * 1 + 1 = 3, then shrinks by one a page.
+        source.remove(source.ids().get(0));
+        List<Integer> overlaps = new java.util.ArrayList<>();
+        for (int i = 0; i < 3; i++) {
+            sweep.step();
+            overlaps.add(sweep.overlap());
+        }
+        assertEquals(List.of(3, 2, 1), overlaps);
+        assertEquals(List.of("0+40", "37+40", "74+40", "109+40", "145+40"), source.requests);
     }
 
     @Test
