@@ -634,9 +634,7 @@ final class UserSweep {
             emit(user, outputs);
         } else {
             ledger.intendAdd(id, version, delivery.nextBatch());
-            if (waitingAdds.size() < MAX_WAITING_USERS) {
-                waitingAdds.put(id, user);
-            }
+            awaitIntent(user);
         }
     }
 
@@ -653,9 +651,19 @@ final class UserSweep {
             emit(user, outputs);
         } else {
             ledger.intendAdd(id, user == null ? version : user.updatedMicros(), delivery.nextBatch());
-            if (user != null && waitingAdds.size() < MAX_WAITING_USERS) {
-                waitingAdds.put(id, user);
+            if (user != null) {
+                awaitIntent(user);
             }
+        }
+    }
+
+    /**
+     * Keeps a new user's record in memory until its intent is stored, while fewer than
+     * {@value #MAX_WAITING_USERS} wait; the others are met again by the walk once more.
+     */
+    private void awaitIntent(CloseUser user) {
+        if (waitingAdds.size() < MAX_WAITING_USERS) {
+            waitingAdds.put(user.id(), user);
         }
     }
 
@@ -691,15 +699,11 @@ final class UserSweep {
     }
 
     /**
-     * How many users at the end of the page tie with the last one on the sort key (the last one
-     * included): a database may return tied rows in another order on the next request, so the next
-     * page must start before all of them. 1 in Close's default order, whose key is unknown.
+     * In a name order, how many users at the end of the page (never empty: a page with more after it
+     * has users) tie with the last one on the sort key, the last one included: a database may return
+     * tied rows in another order on the next request, so the next page must start before all of them.
      */
     private int tiedAtTheEnd(List<CloseUser> users) {
-        String order = state.orderBy();
-        if (order == null || order.isEmpty() || users.isEmpty()) {
-            return 1;
-        }
         String key = sortKey(users.get(users.size() - 1));
         int count = 1;
         for (int i = users.size() - 2; i >= 0 && sortKey(users.get(i)).equals(key); i--) {

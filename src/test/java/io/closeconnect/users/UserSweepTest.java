@@ -885,6 +885,76 @@ class UserSweepTest {
     }
 
     @Test
+    void anAnchorEditedBeforeTheNextPageIsKeptAtItsNewVersionOnly() throws Exception {
+        ListSource source = new ListSource().add(12, "user_", null);
+        UserSweep sweep = sweepOf(source, 4, UserLedger.empty(SweepHarness.URL),
+                complete().inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        assertEquals(List.of("user_0000@" + V, "user_0001@" + V, "user_0002@" + V, "user_0003@" + V),
+                anchorTexts(sweep.step()));
+        // user_0003, the newest anchor, is edited in place: the page at 1 finds user_0002 instead,
+        // and the anchors keep user_0003 once, at the version read now.
+        source.users.set(3, ListSource.user("user_0003", V + 7, "user_0003"));
+        UserSweep.Step second = sweep.step();
+        assertEquals(List.of("0+4", "1+4"), source.requests);
+        assertEquals(List.of("user_0001@" + V, "user_0002@" + V, "user_0003@" + (V + 7), "user_0004@" + V),
+                anchorTexts(second));
+    }
+
+    private static void toTheEnd(UserSweep sweep) throws InterruptedException {
+        for (int guard = 0; guard < 1_000; guard++) {
+            if (sweep.step().completed()) {
+                return;
+            }
+        }
+        throw new AssertionError("the sweep does not complete");
+    }
+
+    private static List<String> anchorTexts(UserSweep.Step step) {
+        return step.state().anchors().stream().map(a -> a.id() + "@" + a.micros()).toList();
+    }
+
+    @Test
+    void inANameOrderAPageThatStartsWithTheLastUserReadStepsBack() throws Exception {
+        ListSource source = new ListSource().add(30, "user_", null);
+        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL),
+                complete().inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        sweep.step();
+        // Two users behind the position go: the page at 7 starts with user_0009, the last user read,
+        // which the server may have reordered among users sharing its name: the walk steps back.
+        source.remove("user_0000");
+        source.remove("user_0001");
+        sweep.step();
+        assertEquals(2, sweep.overlap(), "a step back doubles the overlap");
+        toTheEnd(sweep);
+        assertEquals(List.of("0+10", "7+10", "0+10", "6+10", "13+10", "20+10"), source.requests);
+    }
+
+    @Test
+    void inCloseDefaultOrderUsersWithTheSameNameAtThePagesStartAreNoReasonToStepBack() throws Exception {
+        ListSource source = new ListSource().add(30, "user_", "Tie");
+        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL), complete(), Delivery.IMMEDIATE);
+        toTheEnd(sweep);
+        assertEquals(List.of("0+10", "9+10", "18+10", "27+10"), source.requests);
+    }
+
+    @Test
+    void afterARestartTheAnchorsNameStandsInForTheRunOfTiedUsers() throws Exception {
+        ListSource source = new ListSource().add(5, "x_", null).add(12, "t_", "Tie").add(10, "y_", null);
+        UserLedger ledger = UserLedger.empty(SweepHarness.URL);
+        UserSweep.Step first = sweepOf(source, 10, ledger, complete().inOrder("last_name,first_name"),
+                Delivery.IMMEDIATE).step();
+        assertEquals(3, first.state().skip());
+        // The task restarts: the run it was in is not stored. Four users behind the position go, and
+        // the page at 3 starts inside the run, where the anchor t_0009 is: one of the tied users may
+        // lie before the page, so the walk steps back.
+        List.of("x_0000", "x_0001", "x_0002", "x_0003").forEach(source::remove);
+        UserSweep restarted = sweepOf(source, 10, ledger,
+                SweepState.fromMap(first.state().toMap()).inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        assertEquals(0, restarted.step().state().skip(), "stepped back to the start");
+        assertEquals(List.of("0+10", "3+10"), source.requests);
+    }
+
+    @Test
     void inANameOrderTheOverlapFollowsRemovalsBehindThePositionToo() throws Exception {
         ListSource source = new ListSource().add(200, "user_", null);
         UserSweep sweep = sweepOf(source, 40, UserLedger.empty(SweepHarness.URL),
