@@ -160,9 +160,9 @@ public final class CloseUsersConfig extends AbstractConfig {
                         + "for " + DEFAULT_PAGE_SIZE + ", and when Close answers that its maximum for users is "
                         + "lower (a 400 naming max_limit), it asks for that maximum for the rest of the task "
                         + "and logs it once at INFO. A page.size set above Close's maximum is lowered the same "
-                        + "way, with one WARN, instead of failing the task. Consecutive pages overlap by one "
-                        + "user, which the sync uses to notice pages shifting under it; a page size of 1 is "
-                        + "therefore requested as 2.",
+                        + "way, with one WARN, instead of failing the task. Consecutive pages overlap by at "
+                        + "least one user (two under " + ORDER_BY + "), which the sync uses to notice pages "
+                        + "shifting under it; a page size of 1 is therefore requested as 2.",
                 GROUP_SYNC, ++order, Width.SHORT, "Page size");
         def.define(ORDER_BY, Type.STRING, "", new OrderByValidator(), Importance.LOW,
                 "The order Close lists users in (Close's _order_by). Empty means Close's default order. "

@@ -88,7 +88,7 @@ final class SyncMetrics implements AutoCloseable {
                 + "NaN before the first.", (config, now) -> sweepsCompleted == 0 ? Double.NaN
                         : (double) sweepDurationTotalMs / sweepsCompleted);
         add(SWEEP_PAGES_LAST, "Pages read by the last completed sweep; -1 before the first.", (config, now) -> sweepPagesLast);
-        add(USERS_SEEN_LAST, "Users on the pages the last completed sweep read (pages overlap by one user); "
+        add(USERS_SEEN_LAST, "Users on the pages the last completed sweep read (pages overlap, so some count twice); "
                 + "-1 before the first.", (config, now) -> usersSeenLast);
         add(USERS_EMITTED_LAST, "Users emitted by the last completed sweep; -1 before the first.",
                 (config, now) -> usersEmittedLast);

@@ -930,6 +930,23 @@ class UserSweepTest {
     }
 
     @Test
+    void atTheStartOfTheListAPageThatStartsAmongTiedUsersIsTrusted() throws Exception {
+        ListSource source = new ListSource().add(12, "t_", "Tie").add(12, "y_", null);
+        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL),
+                complete().inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        sweep.step();
+        // Two of the tied users go. The next page starts at 0 again, among tied users, but nothing
+        // lies before _skip=0: the walk goes on, and the anchor t_0009, found two places early, widens
+        // the overlap to its bound, a quarter of the page (2).
+        source.remove("t_0000");
+        source.remove("t_0001");
+        sweep.step();
+        assertEquals(2, sweep.overlap());
+        toTheEnd(sweep);
+        assertEquals(List.of("0+10", "0+21", "17+10"), source.requests);
+    }
+
+    @Test
     void inCloseDefaultOrderUsersWithTheSameNameAtThePagesStartAreNoReasonToStepBack() throws Exception {
         ListSource source = new ListSource().add(30, "user_", "Tie");
         UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL), complete(), Delivery.IMMEDIATE);
