@@ -157,10 +157,12 @@ class SweepStateTest {
         assertEquals("orga_01", started.completed(many).organizations().get(0), "the first ones in sorted order");
         assertEquals("orga_20", started.completed(many).organizations().get(19));
 
-        SweepState old = SweepState.fromMap(Map.of("watermark", STARTED,
-                "recent", "user_c@2024-01-03T00:00:00Z,user_a@2024-01-01T00:00:00Z,user_b@2024-01-02T00:00:00Z"));
-        assertEquals("user_a@2024-01-01T00:00:00.000000Z,user_b@2024-01-02T00:00:00.000000Z,"
-                + "user_c@2024-01-03T00:00:00.000000Z", old.toMap().get("recent"));
+        // Eight entries: a map's iteration order (randomized per JVM) is sorted by chance once in 40,320.
+        List<String> ids = List.of("user_h", "user_c", "user_f", "user_a", "user_g", "user_b", "user_e", "user_d");
+        SweepState old = SweepState.fromMap(Map.of("watermark", STARTED, "recent",
+                String.join(",", ids.stream().map(id -> id + "@2024-01-01T00:00:00Z").toList())));
+        assertEquals(String.join(",", ids.stream().sorted().map(id -> id + "@2024-01-01T00:00:00.000000Z").toList()),
+                old.toMap().get("recent"));
     }
 
     @Test
