@@ -443,7 +443,8 @@ final class UserSweep {
         // Where the run begins as far as this page shows. A page that is all one run puts it at the
         // page's start, so the next page starts before this one: a page starts before the run the
         // previous one ended with, and a step back or a restart forgets the run.
-        runStart = end - tiedAtTheEnd(users);
+        int tied = tiedAtTheEnd(users);
+        runStart = end - tied;
         runKey = sortKey(users.get(size - 1));
         // One user more than the overlap before the run: a removal behind the position then still
         // leaves the page starting before the run, which the walk needs to trust an anchor in it.
@@ -452,11 +453,12 @@ final class UserSweep {
         if (span + 1 > limit) {
             // The next page re-reads the run and its anchor: it must hold them and as many users again.
             if (span + 1 > largest) {
-                throw new org.apache.kafka.connect.errors.ConnectException("Close lists about " + span
+                throw new org.apache.kafka.connect.errors.ConnectException("Close lists at least " + tied
                         + " users with the same name in the order " + CloseUsersConfig.ORDER_BY + "=" + state.orderBy()
-                        + ", more than one page of " + largest + " can hold: the server may return them in another "
-                        + "order on every request, so the walk cannot read them reliably. Set "
-                        + CloseUsersConfig.ORDER_BY + " to empty (Close's default order).");
+                        + ": re-reading them with the users just before them takes " + (span + 1) + " places, more "
+                        + "than one page of " + largest + " can hold. The server may return them in another order "
+                        + "on every request, so the walk cannot read them reliably. Set " + CloseUsersConfig.ORDER_BY
+                        + " to empty (Close's default order).");
             }
             nextLimit = (int) Math.min(largest, 2 * span + 1);
         }
