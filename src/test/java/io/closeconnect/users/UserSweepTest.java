@@ -417,6 +417,14 @@ class UserSweepTest {
         return new UserSweep(source, pageSize, 0, ledger, state, new RemovalValve(100, 0, ""), delivery);
     }
 
+    private static final String NAME_ORDER = "last_name,first_name";
+
+    /** A first sweep in a name order, with an empty ledger, every batch stored at once. */
+    private static UserSweep inNameOrder(ListSource source, int pageSize) {
+        return sweepOf(source, pageSize, UserLedger.empty(SweepHarness.URL), complete().inOrder(NAME_ORDER),
+                Delivery.IMMEDIATE);
+    }
+
     private static UserSweep.Step step(UserSweep sweep, ManualDelivery delivery) throws InterruptedException {
         UserSweep.Step step = sweep.step();
         delivery.batches++;
@@ -794,8 +802,7 @@ class UserSweepTest {
     @Test
     void inANameOrderTheNextPageRereadsTheWholeRunOfTiedUsersAndWidensToHoldIt() throws Exception {
         ListSource source = new ListSource().add(5, "x_", null).add(12, "t_", "Tie").add(10, "y_", null);
-        SweepState order = complete().inOrder("last_name,first_name");
-        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL), order, Delivery.IMMEDIATE);
+        UserSweep sweep = inNameOrder(source, 10);
         List<UserSweep.Changed> emitted = new java.util.ArrayList<>();
         List<List<String>> anchors = new java.util.ArrayList<>();
         UserSweep.Step step;
@@ -833,36 +840,31 @@ class UserSweepTest {
 
     @Test
     void theRunAnchorIsTheUserJustBeforeTheRunAndThereIsNoneWhenTheListStartsWithIt() throws Exception {
-        SweepState order = complete().inOrder("last_name,first_name");
         // The run begins at the page's second user: the first is the one before it, the run anchor.
         ListSource afterOne = new ListSource().add(1, "x_", null).add(12, "t_", "Tie").add(5, "y_", null);
-        List<List<String>> anchors = anchorsOfEachStep(sweepOf(afterOne, 10, UserLedger.empty(SweepHarness.URL),
-                order, Delivery.IMMEDIATE));
+        List<List<String>> anchors = anchorsOfEachStep(inNameOrder(afterOne, 10));
         assertEquals(List.of("x_0000", "t_0007", "t_0008", "t_0009"), anchors.get(0));
         assertEquals(List.of("0+10", "0+21"), afterOne.requests);
         // The list starts with the run: no user comes before it, and none of the run is made one.
         ListSource atStart = new ListSource().add(12, "t_", "Tie").add(12, "y_", null);
-        anchors = anchorsOfEachStep(sweepOf(atStart, 10, UserLedger.empty(SweepHarness.URL), order,
-                Delivery.IMMEDIATE));
+        anchors = anchorsOfEachStep(inNameOrder(atStart, 10));
         assertEquals(List.of("t_0006", "t_0007", "t_0008", "t_0009"), anchors.get(0));
         assertEquals(List.of("0+10", "0+21", "18+10"), atStart.requests);
     }
 
     @Test
     void aPageWidensOnlyWhenTheRunAndItsAnchorLeaveNoRoomAndUpToClosesLargestExactly() throws Exception {
-        SweepState order = complete().inOrder("last_name,first_name");
         // Page 1 ends with 7 tied users from 3 on: the next page starts at 1 and re-reads 9 users, which
         // leave a page of 10 room for one more: it keeps its length. Page 2 ends with 8 of them: it
         // re-reads 10, and page 3 is as long again plus one.
         ListSource roomForOne = new ListSource().add(3, "x_", null).add(9, "t_", "Tie").add(10, "y_", null);
-        anchorsOfEachStep(sweepOf(roomForOne, 10, UserLedger.empty(SweepHarness.URL), order, Delivery.IMMEDIATE));
+        anchorsOfEachStep(inNameOrder(roomForOne, 10));
         assertEquals(List.of("0+10", "1+10", "1+21"), roomForOne.requests);
         // A page size of 999 under Close's largest page, 1,000: page 2 re-reads 999 users (the run from
         // 10 and the two before it), so page 3 is 1,000 long, Close's largest, which holds them and one more.
         ListSource largest = new ListSource().add(10, "x_", null).add(997, "t_", "Tie").add(20, "y_", null);
         largest.largest = 1_000;
-        List<List<String>> anchors = anchorsOfEachStep(sweepOf(largest, 999, UserLedger.empty(SweepHarness.URL),
-                order, Delivery.IMMEDIATE));
+        List<List<String>> anchors = anchorsOfEachStep(inNameOrder(largest, 999));
         assertEquals(List.of("0+999", "8+999", "8+1000", "1005+999"), largest.requests);
         assertEquals(List.of("x_0009", "t_1004", "t_1005", "t_1006"), anchors.get(1));
     }
@@ -870,8 +872,7 @@ class UserSweepTest {
     @Test
     void theWalkResumesOnTheOldestAnchorWhenTheNewerOnesLeft() throws Exception {
         ListSource source = new ListSource().add(5, "x_", null).add(5, "t_", "Tie").add(10, "y_", null);
-        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL),
-                complete().inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        UserSweep sweep = inNameOrder(source, 10);
         UserSweep.Step first = sweep.step();
         assertEquals(List.of("x_0004", "t_0007", "t_0008", "t_0009"),
                 first.state().anchors().stream().map(SweepState.Version::id).toList());
@@ -887,8 +888,7 @@ class UserSweepTest {
     @Test
     void anAnchorEditedBeforeTheNextPageIsKeptAtItsNewVersionOnly() throws Exception {
         ListSource source = new ListSource().add(12, "user_", null);
-        UserSweep sweep = sweepOf(source, 4, UserLedger.empty(SweepHarness.URL),
-                complete().inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        UserSweep sweep = inNameOrder(source, 4);
         assertEquals(List.of("user_0000@" + V, "user_0001@" + V, "user_0002@" + V, "user_0003@" + V),
                 anchorTexts(sweep.step()));
         // user_0003, the newest anchor, is edited in place: the page at 1 finds user_0002 instead,
@@ -916,8 +916,7 @@ class UserSweepTest {
     @Test
     void inANameOrderAPageThatStartsWithTheLastUserReadStepsBack() throws Exception {
         ListSource source = new ListSource().add(30, "user_", null);
-        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL),
-                complete().inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        UserSweep sweep = inNameOrder(source, 10);
         sweep.step();
         // Two users behind the position go: the page at 7 starts with user_0009, the last user read,
         // which the server may have reordered among users sharing its name: the walk steps back.
@@ -932,8 +931,7 @@ class UserSweepTest {
     @Test
     void atTheStartOfTheListAPageThatStartsAmongTiedUsersIsTrusted() throws Exception {
         ListSource source = new ListSource().add(12, "t_", "Tie").add(12, "y_", null);
-        UserSweep sweep = sweepOf(source, 10, UserLedger.empty(SweepHarness.URL),
-                complete().inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        UserSweep sweep = inNameOrder(source, 10);
         sweep.step();
         // Two of the tied users go. The next page starts at 0 again, among tied users, but nothing
         // lies before _skip=0: the walk goes on, and the anchor t_0009, found two places early, widens
@@ -958,7 +956,7 @@ class UserSweepTest {
     void afterARestartTheAnchorsNameStandsInForTheRunOfTiedUsers() throws Exception {
         ListSource source = new ListSource().add(5, "x_", null).add(12, "t_", "Tie").add(10, "y_", null);
         UserLedger ledger = UserLedger.empty(SweepHarness.URL);
-        UserSweep.Step first = sweepOf(source, 10, ledger, complete().inOrder("last_name,first_name"),
+        UserSweep.Step first = sweepOf(source, 10, ledger, complete().inOrder(NAME_ORDER),
                 Delivery.IMMEDIATE).step();
         assertEquals(3, first.state().skip());
         // The task restarts: the run it was in is not stored. Four users behind the position go, and
@@ -966,7 +964,7 @@ class UserSweepTest {
         // lie before the page, so the walk steps back.
         List.of("x_0000", "x_0001", "x_0002", "x_0003").forEach(source::remove);
         UserSweep restarted = sweepOf(source, 10, ledger,
-                SweepState.fromMap(first.state().toMap()).inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+                SweepState.fromMap(first.state().toMap()).inOrder(NAME_ORDER), Delivery.IMMEDIATE);
         assertEquals(0, restarted.step().state().skip(), "stepped back to the start");
         assertEquals(List.of("0+10", "3+10"), source.requests);
     }
@@ -974,8 +972,7 @@ class UserSweepTest {
     @Test
     void inANameOrderTheOverlapFollowsRemovalsBehindThePositionToo() throws Exception {
         ListSource source = new ListSource().add(200, "user_", null);
-        UserSweep sweep = sweepOf(source, 40, UserLedger.empty(SweepHarness.URL),
-                complete().inOrder("last_name,first_name"), Delivery.IMMEDIATE);
+        UserSweep sweep = inNameOrder(source, 40);
         sweep.step();
         sweep.step();
         // In a name order pages overlap by two users more than the removal part: 0, then 37, then 74.
@@ -997,8 +994,7 @@ class UserSweepTest {
     void aRunOfTiedUsersLongerThanClosesLargestPageFailsTheTask() throws Exception {
         ListSource source = new ListSource().add(5, "x_", null).add(12, "t_", "Tie").add(10, "y_", null);
         source.largest = 10;
-        SweepState order = complete().inOrder("last_name,first_name");
-        UserSweep sweep = sweepOf(source, 20, UserLedger.empty(SweepHarness.URL), order, Delivery.IMMEDIATE);
+        UserSweep sweep = inNameOrder(source, 20);
         sweep.step();
         org.apache.kafka.connect.errors.ConnectException e = org.junit.jupiter.api.Assertions.assertThrows(
                 org.apache.kafka.connect.errors.ConnectException.class, sweep::step);
